@@ -1,0 +1,77 @@
+using Integracoes.Delivery.Http;
+using Integracoes.Delivery.Services;
+using Integracoes.Storage.Executions;
+using Integracoes.Storage.Secrets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Npgsql;
+using Orleans.Configuration;
+
+namespace Integracoes.Grains.Hosting;
+
+/// <summary>Limits the grains enforce, configurable by the operator.</summary>
+public sealed record GrainLimits(int MaxServicesPerInstance = 1_000);
+
+/// <summary>What the grains need from the host: the database, the encryption key and the outbound policy.</summary>
+public sealed record GrainHostSettings(
+    NpgsqlDataSource DataSource,
+    string EncryptionKeyBase64,
+    string? AllowedTargets,
+    GrainLimits Limits,
+    string ClusterId,
+    string ServiceId);
+
+public static class GrainHostingExtensions
+{
+    public const string AdoNetInvariant = "Npgsql";
+
+    /// <summary>
+    /// Everything a silo of this cluster runs with: ADO.NET clustering, grain storage and reminders on
+    /// PostgreSQL, and the services grains use. Shared by the silo host and the integration tests so
+    /// that both run the same configuration.
+    /// </summary>
+    public static ISiloBuilder AddIntegracoesGrains(this ISiloBuilder silo, GrainHostSettings settings)
+    {
+        var dataSource = settings.DataSource;
+        silo.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = settings.ClusterId;
+            o.ServiceId = settings.ServiceId;
+        });
+        silo.UseAdoNetClustering(o =>
+        {
+            o.Invariant = AdoNetInvariant;
+            o.ConnectionString = dataSource.ConnectionString;
+            o.DataSource = dataSource;
+        });
+        silo.AddAdoNetGrainStorage(GrainStorage.Name, o =>
+        {
+            o.Invariant = AdoNetInvariant;
+            o.ConnectionString = dataSource.ConnectionString;
+            o.DataSource = dataSource;
+            o.GrainStorageSerializer = new SystemTextJsonGrainStorageSerializer();
+        });
+        silo.UseAdoNetReminderService(o =>
+        {
+            o.Invariant = AdoNetInvariant;
+            o.ConnectionString = dataSource.ConnectionString;
+            o.DataSource = dataSource;
+        });
+        silo.Services.AddIntegracoesGrainServices(settings);
+        return silo;
+    }
+
+    public static IServiceCollection AddIntegracoesGrainServices(this IServiceCollection services, GrainHostSettings settings)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(settings.DataSource);
+        services.AddSingleton(settings.Limits);
+        services.AddSingleton(SecretProtector.FromBase64(settings.EncryptionKeyBase64));
+        services.AddSingleton<ExecutionStore>();
+        services.AddSingleton<ServiceIdSequence>();
+        services.AddOutboundHttp(settings.AllowedTargets);
+        services.AddSingleton<OAuth2TokenCache>();
+        services.AddSingleton<ServiceInvoker>();
+        return services;
+    }
+}

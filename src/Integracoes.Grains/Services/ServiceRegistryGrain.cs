@@ -1,0 +1,101 @@
+using Integracoes.Abstractions.Common;
+using Integracoes.Abstractions.Services;
+using Integracoes.Grains.Hosting;
+using Integracoes.Storage.Executions;
+
+namespace Integracoes.Grains.Services;
+
+public sealed class ServiceRegistryState
+{
+    public int Version { get; set; } = 1;
+    public Dictionary<long, RegistryEntry> Entries { get; set; } = [];
+}
+
+/// <summary>What the registry needs to enforce unique names and filter listings without asking every service.</summary>
+public sealed record RegistryEntry(string Nome, string Tipo, bool Ativo);
+
+public sealed class ServiceRegistryGrain(
+    [PersistentState("serviceregistry", GrainStorage.Name)] IPersistentState<ServiceRegistryState> state,
+    ServiceIdSequence ids,
+    GrainLimits limits) : Grain, IServiceRegistryGrain
+{
+    private string Instance => this.GetPrimaryKeyString();
+
+    public async Task<Outcome<ServiceView>> CreateAsync(ServiceDefinition definition)
+    {
+        if (ServiceDefinitionRules.Validate(definition, definition.Credentials ?? new ServiceCredentials()) is { } error)
+        {
+            return Outcome<ServiceView>.Invalid(error.Field, error.Message);
+        }
+        if (NameTaken(definition.Nome, exceptId: null))
+        {
+            return Outcome<ServiceView>.Conflict("nome", $"a service named '{definition.Nome}' already exists.");
+        }
+        if (state.State.Entries.Count >= limits.MaxServicesPerInstance)
+        {
+            return Outcome<ServiceView>.Conflict("nome", $"the instance already has the maximum of {limits.MaxServicesPerInstance} services.");
+        }
+
+        // The entry is recorded before the service exists, so a crash in between can never let a
+        // second service take the same name; a listing skips an entry whose service never got written.
+        var id = await ids.NextAsync();
+        state.State.Entries[id] = new RegistryEntry(definition.Nome, definition.Tipo, definition.Ativo);
+        await state.WriteStateAsync();
+
+        var outcome = await Service(id).InitializeAsync(Instance, definition);
+        if (!outcome.IsOk)
+        {
+            state.State.Entries.Remove(id);
+            await state.WriteStateAsync();
+        }
+        return outcome;
+    }
+
+    public async Task<Outcome<ServiceView>> UpdateAsync(long id, ServiceDefinition definition)
+    {
+        if (!state.State.Entries.ContainsKey(id))
+        {
+            return Outcome<ServiceView>.NotFound($"service {id} not found.");
+        }
+        if (NameTaken(definition.Nome, exceptId: id))
+        {
+            return Outcome<ServiceView>.Conflict("nome", $"a service named '{definition.Nome}' already exists.");
+        }
+        var outcome = await Service(id).UpdateAsync(Instance, definition);
+        if (outcome.IsOk)
+        {
+            state.State.Entries[id] = new RegistryEntry(definition.Nome, definition.Tipo, definition.Ativo);
+            await state.WriteStateAsync();
+        }
+        return outcome;
+    }
+
+    public async Task<bool> DeleteAsync(long id)
+    {
+        if (!state.State.Entries.ContainsKey(id))
+        {
+            return false;
+        }
+        await Service(id).DeleteAsync(Instance);
+        state.State.Entries.Remove(id);
+        await state.WriteStateAsync();
+        return true;
+    }
+
+    public async Task<Page<ServiceView>> ListAsync(ServiceFilter filter)
+    {
+        var matching = state.State.Entries
+            .Where(e => (filter.Tipo is null || e.Value.Tipo == filter.Tipo) && (filter.Ativo is null || e.Value.Ativo == filter.Ativo))
+            .Select(e => e.Key)
+            .Order()
+            .ToList();
+        var pageIds = matching.Skip(filter.Offset).Take(filter.Limit).ToList();
+        var views = await Task.WhenAll(pageIds.Select(id => Service(id).GetAsync(Instance)));
+        return new Page<ServiceView>(matching.Count, [.. views.OfType<ServiceView>()], filter.Limit, filter.Offset);
+    }
+
+    private bool NameTaken(string nome, long? exceptId) =>
+        state.State.Entries.Any(e => e.Key != exceptId && string.Equals(e.Value.Nome, nome, StringComparison.OrdinalIgnoreCase));
+
+    private IIntegrationServiceGrain Service(long id) => GrainFactory.GetGrain<IIntegrationServiceGrain>(id);
+}
