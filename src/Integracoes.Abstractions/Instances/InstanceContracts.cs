@@ -36,7 +36,7 @@ public sealed record KeyIdentity(
 public static partial class InstanceNames
 {
     /// <summary>Lower-case letters, digits, '-' and '_', 2 to 63 characters, starting with a letter or digit.</summary>
-    public static bool IsValid(string? name) => name is not null && Pattern().IsMatch(name);
+    public static bool IsValid([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? name) => name is not null && Pattern().IsMatch(name);
 
     [GeneratedRegex("^[a-z0-9][a-z0-9_-]{1,62}$", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();

@@ -41,20 +41,17 @@ public static class GrainHostingExtensions
         silo.UseAdoNetClustering(o =>
         {
             o.Invariant = AdoNetInvariant;
-            o.ConnectionString = dataSource.ConnectionString;
             o.DataSource = dataSource;
         });
         silo.AddAdoNetGrainStorage(GrainStorage.Name, o =>
         {
             o.Invariant = AdoNetInvariant;
-            o.ConnectionString = dataSource.ConnectionString;
             o.DataSource = dataSource;
             o.GrainStorageSerializer = new SystemTextJsonGrainStorageSerializer();
         });
         silo.UseAdoNetReminderService(o =>
         {
             o.Invariant = AdoNetInvariant;
-            o.ConnectionString = dataSource.ConnectionString;
             o.DataSource = dataSource;
         });
         silo.Services.AddIntegracoesGrainServices(settings);

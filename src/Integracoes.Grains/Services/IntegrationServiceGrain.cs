@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text.Json;
 using Integracoes.Abstractions.Common;
 using Integracoes.Abstractions.Services;
@@ -21,6 +22,9 @@ public sealed class IntegrationServiceState
 
     /// <summary>The credentials as JSON, encrypted by <see cref="SecretProtector"/>; null when there are none.</summary>
     public string? EncryptedCredentials { get; set; }
+
+    /// <summary>Which credentials are set (never their values), so reads need no decryption.</summary>
+    public List<string> CredentialNames { get; set; } = [];
 
     public List<ServiceEndpoint> Endpoints { get; set; } = [];
     public Dictionary<string, string> HeadersPadrao { get; set; } = [];
@@ -58,7 +62,17 @@ public sealed class IntegrationServiceGrain(
         {
             return Outcome<ServiceView>.NotFound($"service {this.GetPrimaryKeyLong()} not found.");
         }
-        return await ApplyAsync(definition, ReadCredentials());
+        ServiceCredentials? previous;
+        try
+        {
+            previous = ReadCredentials();
+        }
+        catch (CryptographicException)
+        {
+            // Encrypted under another key: unusable, so the update must supply them again.
+            previous = null;
+        }
+        return await ApplyAsync(definition, previous);
     }
 
     public async Task<bool> DeleteAsync(string instance)
@@ -107,8 +121,21 @@ public sealed class IntegrationServiceGrain(
             headers[name] = value;
         }
 
-        var call = new ServiceCall(method, url, headers, s.Auth, ReadCredentials() ?? new ServiceCredentials(), TimeSpan.FromSeconds(s.Timeout), request.BodyJson);
         var inicio = time.GetUtcNow();
+        ServiceCredentials credentials;
+        try
+        {
+            credentials = ReadCredentials() ?? new ServiceCredentials();
+        }
+        catch (CryptographicException)
+        {
+            logger.LogError("Credentials of service {ServiceId} cannot be decrypted: INTEGRACOES_ENCRYPTION_KEY differs from the key they were saved with", this.GetPrimaryKeyLong());
+            var failed = await executions.AppendAsync(new NewExecution(
+                s.Instance, this.GetPrimaryKeyLong(), inicio, time.GetUtcNow(), ExecutionStatus.Failure, null, null,
+                "the stored credentials cannot be decrypted with the configured encryption key; set them again", 1, 0, 1));
+            return Outcome<ExecutionView>.Ok(failed);
+        }
+        var call = new ServiceCall(method, url, headers, s.Auth, credentials, TimeSpan.FromSeconds(s.Timeout), request.BodyJson);
         var result = await invoker.InvokeAsync(call, CancellationToken.None);
         var fim = time.GetUtcNow();
         var ok = result.IsSuccess;
@@ -176,7 +203,8 @@ public sealed class IntegrationServiceGrain(
         s.Descricao = d.Descricao;
         s.ConfigPadraoJson = d.ConfigPadraoJson;
         s.Auth = d.Auth;
-        s.EncryptedCredentials = credentials.ConfiguredNames().Count == 0
+        s.CredentialNames = [.. credentials.ConfiguredNames()];
+        s.EncryptedCredentials = s.CredentialNames.Count == 0
             ? null
             : protector.Protect(JsonSerializer.Serialize(credentials));
         s.Endpoints = [.. d.Endpoints];
@@ -210,7 +238,7 @@ public sealed class IntegrationServiceGrain(
         var s = state.State;
         return new ServiceView(
             this.GetPrimaryKeyLong(), s.Instance, s.Nome, s.Tipo, s.Descricao, s.ConfigPadraoJson, s.Auth,
-            ReadCredentials()?.ConfiguredNames() ?? [], [.. s.Endpoints],
+            [.. s.CredentialNames], [.. s.Endpoints],
             new Dictionary<string, string>(s.HeadersPadrao), s.RetryConfig, s.Timeout, s.Ativo, s.CreatedAt, s.UpdatedAt);
     }
 }

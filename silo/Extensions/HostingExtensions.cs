@@ -1,0 +1,87 @@
+using System.Net;
+using Integracoes.Api;
+using Integracoes.Grains.Hosting;
+using Npgsql;
+using OpenTelemetry.Metrics;
+using Orleans.Configuration;
+using Serilog;
+using Serilog.Formatting.Compact;
+
+namespace Integracoes.Silo.Extensions;
+
+public static class HostingExtensions
+{
+    /// <summary>Serilog: readable lines on a terminal, one JSON object per line otherwise (containers, files).</summary>
+    public static WebApplicationBuilder AddIntegracoesLogging(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSerilog((services, logger) =>
+        {
+            logger.ReadFrom.Configuration(builder.Configuration)
+                .Enrich.FromLogContext();
+            if (Console.IsOutputRedirected)
+            {
+                logger.WriteTo.Console(new RenderedCompactJsonFormatter());
+            }
+            else
+            {
+                logger.WriteTo.Console();
+            }
+        });
+        return builder;
+    }
+
+    public static WebApplicationBuilder AddIntegracoesSilo(this WebApplicationBuilder builder, IntegracoesSettings settings, NpgsqlDataSource dataSource)
+    {
+        builder.UseOrleans(silo =>
+        {
+            silo.ConfigureEndpoints(IPAddress.Parse(settings.AdvertisedIp), settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: false);
+            silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(60));
+            silo.AddIntegracoesGrains(new GrainHostSettings(
+                dataSource,
+                settings.EncryptionKey!,
+                settings.AllowedTargets,
+                new GrainLimits(settings.MaxServicesPerInstance),
+                settings.ClusterId,
+                settings.ServiceId));
+        });
+        return builder;
+    }
+
+    public static WebApplicationBuilder AddIntegracoesHttp(this WebApplicationBuilder builder, IntegracoesSettings settings)
+    {
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = settings.MaxBodyBytes;
+            kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(15);
+            kestrel.Limits.MinRequestBodyDataRate = new(bytesPerSecond: 240, gracePeriod: TimeSpan.FromSeconds(5));
+            kestrel.AddServerHeader = false;
+            switch (settings.HttpHost)
+            {
+                case "localhost":
+                    kestrel.ListenLocalhost(settings.HttpPort);
+                    break;
+                case "*" or "0.0.0.0":
+                    kestrel.ListenAnyIP(settings.HttpPort);
+                    break;
+                default:
+                    kestrel.Listen(IPAddress.Parse(settings.HttpHost), settings.HttpPort);
+                    break;
+            }
+        });
+        builder.Services.AddIntegracoesApi(new ApiSettings(settings.AdminKey!, settings.MaxBodyBytes));
+        return builder;
+    }
+
+    /// <summary>Prometheus metrics through OpenTelemetry: HTTP server and client, Orleans, Npgsql.</summary>
+    public static WebApplicationBuilder AddIntegracoesTelemetry(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddAspNetCoreInstrumentation()
+            .AddHttpClientInstrumentation()
+            .AddMeter("Microsoft.Orleans")
+            .AddMeter("Npgsql")
+            .AddPrometheusExporter());
+        return builder;
+    }
+}

@@ -1,0 +1,78 @@
+using Npgsql;
+
+namespace Integracoes.Silo.Extensions;
+
+/// <summary>
+/// Every setting of the silo, read from appsettings.json and INTEGRACOES_-prefixed environment
+/// variables (INTEGRACOES_HTTP_PORT sets HTTP_PORT). Each one is in README's configuration table.
+/// </summary>
+public sealed class IntegracoesSettings
+{
+    [ConfigurationKeyName("HTTP_HOST")] public string HttpHost { get; set; } = "localhost";
+    [ConfigurationKeyName("HTTP_PORT")] public int HttpPort { get; set; } = 5080;
+    [ConfigurationKeyName("CONNECTION_STRING")] public string? ConnectionString { get; set; }
+    [ConfigurationKeyName("DB_MAX_POOL")] public int DbMaxPool { get; set; } = 50;
+    [ConfigurationKeyName("ADMIN_KEY")] public string? AdminKey { get; set; }
+    [ConfigurationKeyName("ENCRYPTION_KEY")] public string? EncryptionKey { get; set; }
+    [ConfigurationKeyName("CLUSTER_ID")] public string ClusterId { get; set; } = "integracoes";
+    [ConfigurationKeyName("SERVICE_ID")] public string ServiceId { get; set; } = "integracoes";
+    [ConfigurationKeyName("SILO_PORT")] public int SiloPort { get; set; } = 11111;
+    [ConfigurationKeyName("GATEWAY_PORT")] public int GatewayPort { get; set; } = 30000;
+    [ConfigurationKeyName("ADVERTISED_IP")] public string AdvertisedIp { get; set; } = "127.0.0.1";
+    [ConfigurationKeyName("ALLOWED_TARGETS")] public string? AllowedTargets { get; set; }
+    [ConfigurationKeyName("MAX_BODY_BYTES")] public long MaxBodyBytes { get; set; } = 1024 * 1024;
+    [ConfigurationKeyName("MAX_SERVICES_PER_INSTANCE")] public int MaxServicesPerInstance { get; set; } = 1_000;
+    [ConfigurationKeyName("MIGRATE_ON_START")] public bool MigrateOnStart { get; set; } = true;
+    [ConfigurationKeyName("SQL_DIR")] public string? SqlDirectory { get; set; }
+
+    public string SqlPath => SqlDirectory ?? Path.Combine(AppContext.BaseDirectory, "sql");
+
+    public static IntegracoesSettings Load(IConfiguration configuration, bool migrateOnly)
+    {
+        var settings = configuration.Get<IntegracoesSettings>() ?? new IntegracoesSettings();
+        var errors = settings.Validate(migrateOnly);
+        if (errors.Count > 0)
+        {
+            throw new InvalidOperationException("Invalid configuration:\n  - " + string.Join("\n  - ", errors));
+        }
+        return settings;
+    }
+
+    public List<string> Validate(bool migrateOnly)
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(ConnectionString)) errors.Add("INTEGRACOES_CONNECTION_STRING is required (PostgreSQL connection string).");
+        if (DbMaxPool is < 5 or > 1_000) errors.Add("INTEGRACOES_DB_MAX_POOL must be between 5 and 1000.");
+        if (migrateOnly) return errors;
+
+        if (AdminKey is null || AdminKey.Length < 24) errors.Add("INTEGRACOES_ADMIN_KEY is required (at least 24 characters).");
+        if (EncryptionKey is null) errors.Add("INTEGRACOES_ENCRYPTION_KEY is required (base64 of 32 random bytes).");
+        else
+        {
+            var buffer = new byte[64];
+            if (!Convert.TryFromBase64String(EncryptionKey, buffer, out var written) || written != 32)
+                errors.Add("INTEGRACOES_ENCRYPTION_KEY must be the base64 of exactly 32 bytes.");
+        }
+        foreach (var (name, port) in new[] { ("HTTP_PORT", HttpPort), ("SILO_PORT", SiloPort), ("GATEWAY_PORT", GatewayPort) })
+        {
+            if (port is < 1 or > 65_535) errors.Add($"INTEGRACOES_{name} must be a TCP port (1-65535).");
+        }
+        if (!System.Net.IPAddress.TryParse(AdvertisedIp, out _)) errors.Add("INTEGRACOES_ADVERTISED_IP must be an IP address.");
+        if (MaxBodyBytes is < 1_024 or > 100 * 1024 * 1024) errors.Add("INTEGRACOES_MAX_BODY_BYTES must be between 1 KiB and 100 MiB.");
+        if (MaxServicesPerInstance < 1) errors.Add("INTEGRACOES_MAX_SERVICES_PER_INSTANCE must be positive.");
+        return errors;
+    }
+
+    /// <summary>One pool for the whole process, bounded so many activations never exhaust max_connections.</summary>
+    public NpgsqlDataSource CreateDataSource()
+    {
+        var builder = new NpgsqlConnectionStringBuilder(ConnectionString);
+        if (!ConnectionString!.Contains("Maximum Pool Size", StringComparison.OrdinalIgnoreCase)
+            && !ConnectionString.Contains("MaxPoolSize", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.MaxPoolSize = DbMaxPool;
+        }
+        builder.ApplicationName ??= "integracoes-silo";
+        return new NpgsqlDataSourceBuilder(builder.ConnectionString).Build();
+    }
+}

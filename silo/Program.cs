@@ -1,0 +1,34 @@
+using Integracoes.Api;
+using Integracoes.Api.Security;
+using Integracoes.Silo.Extensions;
+using Integracoes.Storage.Migrations;
+using Scalar.AspNetCore;
+using Serilog;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.Configuration.AddEnvironmentVariables("INTEGRACOES_");
+var migrateOnly = args.Contains("migrate");
+var settings = IntegracoesSettings.Load(builder.Configuration, migrateOnly);
+builder.AddIntegracoesLogging();
+await using var dataSource = settings.CreateDataSource();
+
+// `Integracoes.Silo migrate` applies sql/ and exits; a normal start also applies anything new.
+if (migrateOnly || settings.MigrateOnStart)
+{
+    using var loggers = LoggerFactory.Create(l => l.AddSerilog(new LoggerConfiguration().WriteTo.Console().CreateLogger(), dispose: true));
+    var applied = await new SchemaMigrator(dataSource, loggers.CreateLogger<SchemaMigrator>()).MigrateAsync(settings.SqlPath);
+    Console.WriteLine(applied.Count == 0 ? "Database schema is up to date." : $"Applied {applied.Count} migration(s).");
+    if (migrateOnly) return;
+}
+
+builder.AddIntegracoesSilo(settings, dataSource);
+builder.AddIntegracoesHttp(settings);
+builder.AddIntegracoesTelemetry();
+
+var app = builder.Build();
+app.UseSerilogRequestLogging();
+app.UseIntegracoesApi();
+app.MapIntegracoesApis();
+app.MapScalarApiReference("/docs").AllowAnonymous();
+app.MapPrometheusScrapingEndpoint("/metrics").RequireAuthorization(Policies.Admin);
+await app.RunAsync();

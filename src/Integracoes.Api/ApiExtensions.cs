@@ -1,0 +1,80 @@
+using System.Security.Claims;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Integracoes.Api.Apis;
+using Integracoes.Api.Http;
+using Integracoes.Api.Security;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Integracoes.Api;
+
+/// <summary>Settings of the HTTP front end.</summary>
+public sealed record ApiSettings(string AdminKey, long MaxRequestBodyBytes);
+
+/// <summary>Wires the thin HTTP front end: authentication, problem details, JSON and every endpoint group.</summary>
+public static class ApiExtensions
+{
+    public const int MaxJsonDepth = 32;
+
+    public static IServiceCollection AddIntegracoesApi(this IServiceCollection services, ApiSettings settings)
+    {
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            o.SerializerOptions.DictionaryKeyPolicy = null;
+            o.SerializerOptions.MaxDepth = MaxJsonDepth;
+            o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
+            o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
+        });
+        // Binding failures become exceptions so BadRequestExceptionHandler can name the field.
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = context =>
+        {
+            // Framework-produced problems (413, 415, 405...) still name what is at fault.
+            var problem = context.ProblemDetails;
+            if (!problem.Extensions.ContainsKey("errors") && problem.Status is 413 or 415)
+            {
+                problem.Detail ??= problem.Status == 413
+                    ? "The request body is larger than the server accepts."
+                    : "Send the body as application/json.";
+                problem.Extensions["errors"] = new Dictionary<string, string[]> { ["body"] = [problem.Detail] };
+            }
+        });
+        services.AddExceptionHandler<BadRequestExceptionHandler>();
+
+        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<ApiKeyAuthenticationOptions, ApiKeyAuthenticationHandler>(
+                ApiKeyAuthenticationHandler.SchemeName, o => o.AdminKey = settings.AdminKey);
+        services.AddAuthorizationBuilder()
+            .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
+            .AddPolicy(Policies.Admin, p => p.RequireRole(Roles.Admin))
+            .AddPolicy(Policies.InstanceRead, p => p.RequireClaim(Claims.Instance))
+            .AddPolicy(Policies.InstanceWrite, p => p.RequireClaim(Claims.Instance).RequireAssertion(c =>
+                c.User.FindFirstValue(Claims.Scope) is "write" or "admin"));
+
+        services.AddIntegracoesHealthChecks();
+        services.AddOpenApi();
+        return services;
+    }
+
+    public static WebApplication UseIntegracoesApi(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        return app;
+    }
+
+    public static IEndpointRouteBuilder MapIntegracoesApis(this IEndpointRouteBuilder app)
+    {
+        app.MapHealthApi();
+        app.MapOpenApi().AllowAnonymous();
+        app.MapInstancesApi();
+        app.MapServicesApi();
+        return app;
+    }
+}

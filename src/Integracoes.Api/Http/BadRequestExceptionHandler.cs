@@ -1,0 +1,53 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http;
+
+namespace Integracoes.Api.Http;
+
+/// <summary>
+/// Turns the framework's request-binding failures (broken JSON, wrong types, oversized bodies, wrong
+/// content type) into problem+json naming the field, instead of a bare 400 or a 500.
+/// </summary>
+public sealed class BadRequestExceptionHandler : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken ct)
+    {
+        if (exception is not BadHttpRequestException bad)
+        {
+            return false;
+        }
+        var json = FindJsonException(bad);
+        var status = json is not null ? StatusCodes.Status400BadRequest : bad.StatusCode;
+        var field = json is not null ? FieldFromPath(json.Path) : "body";
+        var detail = status switch
+        {
+            StatusCodes.Status413PayloadTooLarge => "The request body is larger than the server accepts.",
+            StatusCodes.Status415UnsupportedMediaType => "Send the body as application/json.",
+            _ when json is not null => field == "body"
+                ? "The body is not valid JSON."
+                : $"'{field}' has the wrong type or format.",
+            _ => bad.Message,
+        };
+        var result = Problems.Field(status, field, detail);
+        context.Response.StatusCode = status;
+        await result.ExecuteAsync(context);
+        return true;
+    }
+
+    private static JsonException? FindJsonException(Exception e)
+    {
+        for (var inner = e.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is JsonException json) return json;
+        }
+        return null;
+    }
+
+    /// <summary>"$.retry_config.max_tentativas" becomes "retry_config.max_tentativas"; "$" (or none) becomes "body".</summary>
+    public static string FieldFromPath(string? path)
+    {
+        if (string.IsNullOrEmpty(path) || path == "$") return "body";
+        var field = path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');
+        return field.Length == 0 ? "body" : field;
+    }
+}

@@ -1,0 +1,136 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Encodings.Web;
+using Integracoes.Abstractions.Instances;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Integracoes.Api.Security;
+
+public sealed class ApiKeyAuthenticationOptions : AuthenticationSchemeOptions
+{
+    public string AdminKey { get; set; } = "";
+}
+
+/// <summary>
+/// Accepts a key as <c>Authorization: Bearer</c>, <c>Authorization: Token</c> (the seed's Django REST
+/// clients) or <c>X-Api-Key</c>. The operator's admin key is compared in constant time; instance keys
+/// are verified by their <see cref="IApiKeyGrain"/>, so a revoked key stops working on every silo at once.
+/// </summary>
+public sealed class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<ApiKeyAuthenticationOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    IGrainFactory grains) : AuthenticationHandler<ApiKeyAuthenticationOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "ApiKey";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var presented = ReadKey(Request);
+        if (presented is null)
+        {
+            return AuthenticateResult.NoResult();
+        }
+
+        if (IsAdminKey(presented))
+        {
+            return Success(new Claim(ClaimTypes.Role, Roles.Admin), new Claim(Claims.KeyId, "admin"));
+        }
+
+        if (!ApiKeyFormat.TryParse(presented, out var keyId, out var secret))
+        {
+            return AuthenticateResult.Fail("malformed API key");
+        }
+        var identity = await grains.GetGrain<IApiKeyGrain>(keyId).VerifyAsync(secret);
+        if (identity is null)
+        {
+            return AuthenticateResult.Fail("unknown or revoked API key");
+        }
+        return Success(
+            new Claim(Claims.Instance, identity.Instance),
+            new Claim(Claims.KeyId, identity.KeyId),
+            new Claim(Claims.Scope, identity.Scope.ToString().ToLowerInvariant()));
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.Headers.WWWAuthenticate = "Bearer";
+        return WriteProblemAsync(StatusCodes.Status401Unauthorized, "Unauthorized",
+            "Send a valid API key as 'Authorization: Bearer <key>', 'Authorization: Token <key>' or 'X-Api-Key: <key>'.");
+    }
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        WriteProblemAsync(StatusCodes.Status403Forbidden, "Forbidden", "This key may not use this route.");
+
+    private Task WriteProblemAsync(int status, string title, string detail)
+    {
+        Response.StatusCode = status;
+        return Results.Problem(statusCode: status, title: title, detail: detail).ExecuteAsync(Context);
+    }
+
+    private AuthenticateResult Success(params Claim[] claims)
+    {
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
+        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+    }
+
+    private bool IsAdminKey(string presented)
+    {
+        var expected = Encoding.UTF8.GetBytes(Options.AdminKey);
+        var actual = Encoding.UTF8.GetBytes(presented);
+        // Hash both so the comparison takes the same time whatever the lengths.
+        return expected.Length > 0 && CryptographicOperations.FixedTimeEquals(SHA256.HashData(expected), SHA256.HashData(actual));
+    }
+
+    private static string? ReadKey(HttpRequest request)
+    {
+        if (request.Headers.TryGetValue("X-Api-Key", out var apiKey) && !string.IsNullOrWhiteSpace(apiKey))
+        {
+            return apiKey.ToString().Trim();
+        }
+        var authorization = request.Headers.Authorization.ToString();
+        foreach (var scheme in new[] { "Bearer ", "Token " })
+        {
+            if (authorization.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
+            {
+                return authorization[scheme.Length..].Trim();
+            }
+        }
+        return null;
+    }
+}
+
+public static class Roles
+{
+    public const string Admin = "admin";
+}
+
+public static class Claims
+{
+    public const string Instance = "integracoes:instance";
+    public const string KeyId = "integracoes:key_id";
+    public const string Scope = "integracoes:scope";
+}
+
+public static class Policies
+{
+    /// <summary>The operator's admin key.</summary>
+    public const string Admin = "admin";
+
+    /// <summary>Any key of an instance: reads of that instance's resources.</summary>
+    public const string InstanceRead = "instance-read";
+
+    /// <summary>An instance key with scope write or admin: changes to that instance's resources.</summary>
+    public const string InstanceWrite = "instance-write";
+}
+
+public static class CallerExtensions
+{
+    /// <summary>The instance the request's key belongs to; endpoints behind the instance policies always have one.</summary>
+    public static string Instance(this ClaimsPrincipal user) =>
+        user.FindFirstValue(Claims.Instance) ?? throw new InvalidOperationException("route is not behind an instance policy");
+}
