@@ -1,0 +1,110 @@
+using Integracoes.Abstractions.Common;
+using Integracoes.Abstractions.Services;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Npgsql;
+using Orleans.Configuration;
+
+namespace Integracoes.Client;
+
+/// <summary>Where the cluster is: the same PostgreSQL and cluster/service ids the silos use.</summary>
+public sealed class IntegracoesClientOptions
+{
+    /// <summary>PostgreSQL connection string of the cluster's database (ADO.NET clustering lists the gateways there).</summary>
+    public string ConnectionString { get; set; } = "";
+
+    public string ClusterId { get; set; } = "integracoes";
+
+    public string ServiceId { get; set; } = "integracoes";
+}
+
+/// <summary>
+/// The hub seen from another .NET app, through Orleans grain calls instead of HTTP. Grain clients run
+/// inside the trusted network: they name the instance they act for, and every rule the HTTP API
+/// applies (validation, unique names, encryption of credentials) is enforced by the grains themselves.
+/// </summary>
+public sealed class IntegracoesClient(IClusterClient cluster) : IAsyncDisposable
+{
+    private IHost? _ownedHost;
+    private NpgsqlDataSource? _ownedDataSource;
+
+    /// <summary>Starts a client of its own and connects to the cluster. Dispose it to disconnect.</summary>
+    public static async Task<IntegracoesClient> ConnectAsync(IntegracoesClientOptions options, CancellationToken ct = default)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        var dataSource = builder.AddIntegracoesClient(options);
+        var host = builder.Build();
+        await host.StartAsync(ct);
+        var client = host.Services.GetRequiredService<IntegracoesClient>();
+        client._ownedHost = host;
+        client._ownedDataSource = dataSource;
+        return client;
+    }
+
+    /// <summary>The integration services registry of one instance.</summary>
+    public ServiceRegistryClient Services(string instance) => new(cluster, instance);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_ownedHost is not null)
+        {
+            await _ownedHost.StopAsync();
+            _ownedHost.Dispose();
+        }
+        if (_ownedDataSource is not null)
+        {
+            await _ownedDataSource.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>Registry operations for one instance; the same outcomes the HTTP API maps to status codes.</summary>
+public sealed class ServiceRegistryClient(IGrainFactory grains, string instance)
+{
+    private IServiceRegistryGrain Registry => grains.GetGrain<IServiceRegistryGrain>(instance);
+
+    public Task<Outcome<ServiceView>> CreateAsync(ServiceDefinition definition) => Registry.CreateAsync(definition);
+
+    public Task<Outcome<ServiceView>> UpdateAsync(long id, ServiceDefinition definition) => Registry.UpdateAsync(id, definition);
+
+    public Task<bool> DeleteAsync(long id) => Registry.DeleteAsync(id);
+
+    public Task<Page<ServiceView>> ListAsync(string? tipo = null, bool? ativo = null, int limit = 50, int offset = 0) =>
+        Registry.ListAsync(new ServiceFilter(tipo, ativo, Math.Clamp(limit, 1, 200), Math.Max(0, offset)));
+
+    public Task<ServiceView?> GetAsync(long id) => grains.GetGrain<IIntegrationServiceGrain>(id).GetAsync(instance);
+
+    public Task<Outcome<ExecutionView>> TestAsync(long id, ServiceTestRequest request) =>
+        grains.GetGrain<IIntegrationServiceGrain>(id).TestAsync(instance, request);
+
+    public Task<Page<ExecutionView>> ExecutionsAsync(long? servicoId = null, string? status = null, int limit = 50, int offset = 0) =>
+        grains.GetGrain<IExecutionHistoryGrain>(instance).ListAsync(servicoId, status, Math.Clamp(limit, 1, 200), Math.Max(0, offset));
+}
+
+public static class IntegracoesClientHosting
+{
+    /// <summary>Adds an Orleans client of the cluster and <see cref="IntegracoesClient"/> to an app's host.</summary>
+    public static NpgsqlDataSource AddIntegracoesClient(this IHostApplicationBuilder builder, IntegracoesClientOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(options.ConnectionString))
+        {
+            throw new ArgumentException("ConnectionString is required.", nameof(options));
+        }
+        var dataSource = NpgsqlDataSource.Create(options.ConnectionString);
+        builder.UseOrleansClient(client =>
+        {
+            client.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = options.ClusterId;
+                o.ServiceId = options.ServiceId;
+            });
+            client.UseAdoNetClustering(o =>
+            {
+                o.Invariant = "Npgsql";
+                o.DataSource = dataSource;
+            });
+        });
+        builder.Services.AddSingleton(sp => new IntegracoesClient(sp.GetRequiredService<IClusterClient>()));
+        return dataSource;
+    }
+}

@@ -1,0 +1,62 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Integracoes.Testing;
+using Npgsql;
+
+namespace Integracoes.EndToEndTests;
+
+/// <summary>PostgreSQL plus one running silo process, shared by the end-to-end tests (run one at a time).</summary>
+public sealed class SiloFixture : IAsyncLifetime
+{
+    public const string AdminKey = "adm_e2e_0123456789abcdefghijklmnop";
+    public const string EncryptionKey = "ZTJlLWtleS1lMmUta2V5LWUyZS1rZXktZTJlLWtleTM=";
+
+    public PostgresServer Postgres { get; private set; } = null!;
+    public string ConnectionString { get; private set; } = "";
+    public SiloProcess Silo { get; private set; } = null!;
+    public NpgsqlDataSource DataSource { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Postgres = await PostgresServer.StartAsync();
+        ConnectionString = await Postgres.CreateDatabaseAsync("e2e");
+        DataSource = NpgsqlDataSource.Create(ConnectionString);
+        Silo = new SiloProcess(ConnectionString, AdminKey, EncryptionKey);
+        await Silo.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Silo.DisposeAsync();
+        await DataSource.DisposeAsync();
+        await Postgres.DisposeAsync();
+    }
+
+    public HttpClient Http(string? key = null, string scheme = "Bearer")
+    {
+        var http = new HttpClient { BaseAddress = Silo.BaseUri, Timeout = TimeSpan.FromSeconds(30) };
+        if (key is not null)
+        {
+            if (scheme == "X-Api-Key") http.DefaultRequestHeaders.Add("X-Api-Key", key);
+            else http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue(scheme, key);
+        }
+        return http;
+    }
+
+    /// <summary>Creates an instance with the admin key and returns its API key.</summary>
+    public async Task<string> CreateInstanceAsync(string name)
+    {
+        using var admin = Http(AdminKey);
+        var response = await admin.PostAsJsonAsync("api/instances", new { name });
+        response.EnsureSuccessStatusCode();
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return body.RootElement.GetProperty("api_key").GetString()!;
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class SiloCollection : ICollectionFixture<SiloFixture>
+{
+    public const string Name = "silo";
+}

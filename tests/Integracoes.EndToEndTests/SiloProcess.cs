@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Integracoes.Testing;
+
+namespace Integracoes.EndToEndTests;
+
+/// <summary>The real silo executable, started as a child process with its own ports and database.</summary>
+public sealed class SiloProcess : IAsyncDisposable
+{
+    private readonly Dictionary<string, string> _environment;
+    private readonly string _logPath;
+    private Process? _process;
+
+    public SiloProcess(string connectionString, string adminKey, string encryptionKey)
+    {
+        HttpPort = FreePort();
+        SiloPort = FreePort();
+        GatewayPort = FreePort();
+        _logPath = Path.Combine(Path.GetTempPath(), $"integracoes-silo-{HttpPort}.log");
+        _environment = new Dictionary<string, string>
+        {
+            ["INTEGRACOES_CONNECTION_STRING"] = connectionString,
+            ["INTEGRACOES_ADMIN_KEY"] = adminKey,
+            ["INTEGRACOES_ENCRYPTION_KEY"] = encryptionKey,
+            ["INTEGRACOES_HTTP_HOST"] = "127.0.0.1",
+            ["INTEGRACOES_HTTP_PORT"] = HttpPort.ToString(),
+            ["INTEGRACOES_SILO_PORT"] = SiloPort.ToString(),
+            ["INTEGRACOES_GATEWAY_PORT"] = GatewayPort.ToString(),
+            ["INTEGRACOES_ALLOWED_TARGETS"] = "127.0.0.1",
+            ["INTEGRACOES_MAX_BODY_BYTES"] = "65536",
+        };
+    }
+
+    public int HttpPort { get; }
+    public int SiloPort { get; }
+    public int GatewayPort { get; }
+    public Uri BaseUri => new($"http://127.0.0.1:{HttpPort}/");
+
+    public static string SiloDll
+    {
+        get
+        {
+            var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}") ? "Debug" : "Release";
+            return Path.Combine(RepoPaths.Root, "silo", "bin", configuration, "net10.0", "Integracoes.Silo.dll");
+        }
+    }
+
+    public async Task StartAsync()
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = Path.GetDirectoryName(SiloDll)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(SiloDll);
+        foreach (var (key, value) in _environment)
+        {
+            start.Environment[key] = value;
+        }
+        var log = new StreamWriter(_logPath, append: true) { AutoFlush = true };
+        _process = Process.Start(start)!;
+        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+
+        using var http = new HttpClient { BaseAddress = BaseUri, Timeout = TimeSpan.FromSeconds(5) };
+        try
+        {
+            await Eventually.TrueAsync(async () =>
+            {
+                if (_process.HasExited) throw new InvalidOperationException("silo exited with code " + _process.ExitCode);
+                return (await http.GetAsync("health/ready")).IsSuccessStatusCode;
+            }, TimeSpan.FromSeconds(90), "the silo to become ready");
+        }
+        catch (TimeoutException e)
+        {
+            throw new InvalidOperationException($"The silo did not start. Log tail:\n{Tail()}", e);
+        }
+    }
+
+    /// <summary>SIGKILL: no shutdown hooks, no flushing, as in a crash or an OOM kill.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+    }
+
+    public string Tail()
+    {
+        try
+        {
+            using var stream = new FileStream(_logPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var reader = new StreamReader(stream);
+            var lines = reader.ReadToEnd().Split('\n');
+            return string.Join('\n', lines.TakeLast(40));
+        }
+        catch (IOException)
+        {
+            return "(no log)";
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process?.Dispose();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
