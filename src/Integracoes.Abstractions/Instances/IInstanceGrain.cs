@@ -1,6 +1,5 @@
-using Orleans.Concurrency;
-
 using Integracoes.Abstractions.Common;
+using Orleans.Concurrency;
 
 namespace Integracoes.Abstractions.Instances;
 
