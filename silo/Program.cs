@@ -5,7 +5,8 @@ using Integracoes.Storage.Migrations;
 using Scalar.AspNetCore;
 using Serilog;
 
-var builder = WebApplication.CreateBuilder(args);
+// appsettings.json sits beside the binary; run.sh starts it from the repository root.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.Configuration.AddEnvironmentVariables("INTEGRACOES_");
 var migrateOnly = args.Contains("migrate");
 var settings = IntegracoesSettings.Load(builder.Configuration, migrateOnly);
