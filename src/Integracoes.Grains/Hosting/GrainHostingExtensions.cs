@@ -1,5 +1,9 @@
 using Integracoes.Delivery.Http;
+using Integracoes.Abstractions.Webhooks;
 using Integracoes.Delivery.Services;
+using Integracoes.Delivery.Webhooks;
+using Integracoes.Grains.Webhooks;
+using Integracoes.Storage.Deliveries;
 using Integracoes.Storage.Executions;
 using Integracoes.Storage.Secrets;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,7 +23,8 @@ public sealed record GrainHostSettings(
     string? AllowedTargets,
     GrainLimits Limits,
     string ClusterId,
-    string ServiceId);
+    string ServiceId,
+    DeliverySettings? Delivery = null);
 
 public static class GrainHostingExtensions
 {
@@ -55,6 +60,8 @@ public static class GrainHostingExtensions
             o.DataSource = dataSource;
         });
         silo.Services.AddIntegracoesGrainServices(settings);
+        // After a restart, deliveries accepted before the crash are woken at once, not at the next reminder tick.
+        silo.AddStartupTask((services, _) => services.GetRequiredService<IGrainFactory>().GetGrain<IDeliverySweeperGrain>(0).StartAsync());
         return silo;
     }
 
@@ -69,6 +76,15 @@ public static class GrainHostingExtensions
         services.AddOutboundHttp(settings.AllowedTargets);
         services.AddSingleton<OAuth2TokenCache>();
         services.AddSingleton<ServiceInvoker>();
+
+        services.AddSingleton(settings.Delivery ?? new DeliverySettings());
+        services.AddSingleton<DeliveryLedger>();
+        services.AddSingleton<DeliveryQueries>();
+        services.AddSingleton<QueueIdAllocator>();
+        services.AddSingleton<WebhookSender>();
+        services.AddSingleton<WebhookTargetValidator>();
+        services.TryAddSingleton<IJitterSource, RandomJitterSource>();
+        services.AddSingleton<RetryPlanner>();
         return services;
     }
 }

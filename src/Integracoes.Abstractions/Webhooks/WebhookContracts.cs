@@ -1,0 +1,75 @@
+namespace Integracoes.Abstractions.Webhooks;
+
+/// <summary>The writable fields of a webhook subscription (seed 001).</summary>
+[GenerateSerializer, Immutable]
+public sealed record WebhookDefinition(
+    [property: Id(0)] string Nome,
+    [property: Id(1)] string Url,
+    [property: Id(2)] IReadOnlyList<string> Eventos,
+    [property: Id(3)] bool Ativo,
+    [property: Id(4)] IReadOnlyDictionary<string, string> Headers,
+    [property: Id(5)] int Timeout,
+    [property: Id(6)] IReadOnlyList<int> RetrySchedule,
+    [property: Id(7)] double? RateLimit,
+    [property: Id(8)] int MaxConcurrency,
+    [property: Id(9)] string? Secret);
+
+/// <summary>A subscription as read back. The secret is never part of it.</summary>
+[GenerateSerializer, Immutable]
+public sealed record WebhookView(
+    [property: Id(0)] long Id,
+    [property: Id(1)] string Instance,
+    [property: Id(2)] string Nome,
+    [property: Id(3)] string Url,
+    [property: Id(4)] IReadOnlyList<string> Eventos,
+    [property: Id(5)] bool Ativo,
+    [property: Id(6)] IReadOnlyDictionary<string, string> Headers,
+    [property: Id(7)] int Timeout,
+    [property: Id(8)] IReadOnlyList<int> RetrySchedule,
+    [property: Id(9)] double? RateLimit,
+    [property: Id(10)] int MaxConcurrency,
+    [property: Id(11)] string? MotivoDesativacao,
+    [property: Id(12)] DateTimeOffset CreatedAt,
+    [property: Id(13)] DateTimeOffset UpdatedAt,
+    [property: Id(14)] string CircuitState);
+
+/// <summary>Returned on create and on rotation: the only answers that carry the signing secret.</summary>
+[GenerateSerializer, Immutable]
+public sealed record WebhookWithSecret(
+    [property: Id(0)] WebhookView Webhook,
+    [property: Id(1)] string Secret);
+
+/// <summary>The result of a synchronous test delivery.</summary>
+[GenerateSerializer, Immutable]
+public sealed record WebhookTestResult(
+    [property: Id(0)] bool Sucesso,
+    [property: Id(1)] int? StatusCode,
+    [property: Id(2)] double DuracaoMs,
+    [property: Id(3)] string? Resposta,
+    [property: Id(4)] string? Erro);
+
+/// <summary>One queued delivery handed to a subscription: enough to send it without reading PostgreSQL.</summary>
+[GenerateSerializer, Immutable]
+public sealed record QueuedDelivery(
+    [property: Id(0)] long QueueId,
+    [property: Id(1)] Guid EventId,
+    [property: Id(2)] string Evento,
+    [property: Id(3)] string DadosJson,
+    [property: Id(4)] DateTimeOffset CreatedAt,
+    [property: Id(5)] int Prioridade,
+    [property: Id(6)] int Tentativas,
+    [property: Id(7)] DateTimeOffset ProximaTentativa);
+
+public static class WebhookDefaults
+{
+    /// <summary>Immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (each with ±20 % jitter).</summary>
+    public static readonly IReadOnlyList<int> RetrySchedule = [0, 5, 300, 1_800, 7_200, 18_000, 36_000, 36_000];
+
+    public const int Timeout = 30;
+    public const int MaxConcurrency = 10;
+    public const int MaxTimeout = 120;
+    public const int MaxConcurrencyLimit = 100;
+    public const int MaxEventsPerSubscription = 200;
+    public const int MaxScheduleLength = 30;
+    public const int MaxScheduleDelaySeconds = 7 * 24 * 3600;
+}

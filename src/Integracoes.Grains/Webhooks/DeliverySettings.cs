@@ -1,0 +1,13 @@
+namespace Integracoes.Grains.Webhooks;
+
+/// <summary>Delivery settings an operator may change (README configuration table).</summary>
+public sealed record DeliverySettings(
+    int MaxSubscriptionsPerInstance = 100,
+    int MaxEventBytes = 256 * 1024,
+    int LogRetentionDays = 30,
+    int DisableAfterFailingDays = 5,
+    int MaxInMemoryPerSubscription = 5_000,
+    double CircuitFailureRatio = 0.5,
+    int CircuitMinimumThroughput = 20,
+    int CircuitSamplingSeconds = 30,
+    int CircuitBreakSeconds = 30);

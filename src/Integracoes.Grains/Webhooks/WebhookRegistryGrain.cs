@@ -1,0 +1,86 @@
+using Integracoes.Abstractions.Common;
+using Integracoes.Abstractions.Webhooks;
+using Npgsql;
+
+namespace Integracoes.Grains.Webhooks;
+
+public sealed class WebhookRegistryState
+{
+    public int Version { get; set; } = 1;
+    public Dictionary<long, WebhookRegistryEntry> Entries { get; set; } = [];
+}
+
+/// <summary>What event matching needs, kept in the registry so a publish asks one grain, not every subscription.</summary>
+public sealed record WebhookRegistryEntry(List<string> Eventos, bool Ativo);
+
+public sealed class WebhookRegistryGrain(
+    [PersistentState("webhookregistry", GrainStorage.Name)] IPersistentState<WebhookRegistryState> state,
+    NpgsqlDataSource dataSource,
+    DeliverySettings settings) : Grain, IWebhookRegistryGrain
+{
+    private string Instance => this.GetPrimaryKeyString();
+
+    public async Task<Outcome<WebhookWithSecret>> CreateAsync(WebhookDefinition definition)
+    {
+        if (state.State.Entries.Count >= settings.MaxSubscriptionsPerInstance)
+        {
+            return Outcome<WebhookWithSecret>.Conflict("nome", $"the instance already has the maximum of {settings.MaxSubscriptionsPerInstance} webhooks.");
+        }
+        await using var command = dataSource.CreateCommand("SELECT nextval('webhooks_id_seq')");
+        var id = (long)(await command.ExecuteScalarAsync())!;
+        var outcome = await Subscription(id).InitializeAsync(Instance, definition);
+        if (outcome.IsOk)
+        {
+            state.State.Entries[id] = new WebhookRegistryEntry([.. definition.Eventos], definition.Ativo);
+            await state.WriteStateAsync();
+        }
+        return outcome;
+    }
+
+    public async Task<Outcome<WebhookView>> UpdateAsync(long id, WebhookDefinition definition)
+    {
+        if (!state.State.Entries.ContainsKey(id))
+        {
+            return Outcome<WebhookView>.NotFound($"webhook {id} not found.");
+        }
+        var outcome = await Subscription(id).UpdateAsync(Instance, definition);
+        if (outcome.IsOk)
+        {
+            state.State.Entries[id] = new WebhookRegistryEntry([.. definition.Eventos], definition.Ativo);
+            await state.WriteStateAsync();
+        }
+        return outcome;
+    }
+
+    public async Task<bool> DeleteAsync(long id)
+    {
+        if (!state.State.Entries.Remove(id))
+        {
+            return false;
+        }
+        await state.WriteStateAsync();
+        await Subscription(id).DeleteAsync(Instance);
+        return true;
+    }
+
+    public async Task<Page<WebhookView>> ListAsync(int limit, int offset)
+    {
+        var ids = state.State.Entries.Keys.Order().ToList();
+        var views = await Task.WhenAll(ids.Skip(offset).Take(limit).Select(id => Subscription(id).GetAsync(Instance)));
+        return new Page<WebhookView>(ids.Count, [.. views.OfType<WebhookView>()], limit, offset);
+    }
+
+    public Task<IReadOnlyList<long>> MatchAsync(string evento) => Task.FromResult<IReadOnlyList<long>>(
+        [.. state.State.Entries.Where(e => e.Value.Ativo && (e.Value.Eventos.Contains("*") || e.Value.Eventos.Contains(evento))).Select(e => e.Key)]);
+
+    public async Task SetActiveAsync(long id, bool ativo)
+    {
+        if (state.State.Entries.TryGetValue(id, out var entry) && entry.Ativo != ativo)
+        {
+            state.State.Entries[id] = entry with { Ativo = ativo };
+            await state.WriteStateAsync();
+        }
+    }
+
+    private IWebhookSubscriptionGrain Subscription(long id) => GrainFactory.GetGrain<IWebhookSubscriptionGrain>(id);
+}

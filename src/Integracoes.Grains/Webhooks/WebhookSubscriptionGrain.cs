@@ -1,0 +1,583 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Threading.RateLimiting;
+using Integracoes.Abstractions.Common;
+using Integracoes.Abstractions.Events;
+using Integracoes.Abstractions.Webhooks;
+using Integracoes.Delivery.Webhooks;
+using Integracoes.Storage.Deliveries;
+using Integracoes.Storage.Secrets;
+using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
+using Polly.CircuitBreaker;
+
+namespace Integracoes.Grains.Webhooks;
+
+public sealed class WebhookSubscriptionState
+{
+    public int Version { get; set; } = 1;
+    public bool Exists { get; set; }
+    public string Instance { get; set; } = "";
+    public string Nome { get; set; } = "";
+    public string Url { get; set; } = "";
+    public List<string> Eventos { get; set; } = [];
+    public bool Ativo { get; set; } = true;
+    public Dictionary<string, string> Headers { get; set; } = [];
+    public int Timeout { get; set; } = WebhookDefaults.Timeout;
+    public List<int> RetrySchedule { get; set; } = [.. WebhookDefaults.RetrySchedule];
+    public double? RateLimit { get; set; }
+    public int MaxConcurrency { get; set; } = WebhookDefaults.MaxConcurrency;
+    public string EncryptedSecret { get; set; } = "";
+
+    /// <summary>The secret before the last rotation; still signs for 24 hours so receivers can switch over.</summary>
+    public string? EncryptedPreviousSecret { get; set; }
+    public DateTimeOffset? PreviousSecretExpiresAt { get; set; }
+    public string? MotivoDesativacao { get; set; }
+
+    /// <summary>Start of the current run of failed attempts; null after any success.</summary>
+    public DateTimeOffset? FailingSince { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+}
+
+/// <summary>
+/// One webhook subscription and the delivery loop for its endpoint, readable top to bottom:
+/// <see cref="Pump"/> starts deliveries while the concurrency bound, the rate limit and the circuit
+/// breaker allow, highest priority first; <see cref="DeliverAsync"/> sends one, records the attempt and
+/// the queue item's new state in one group-committed transaction, and plans the retry. Retry waits are
+/// grain timers; a reminder is the backstop that reactivates the grain after a crash, and on
+/// activation every pending row is reloaded from PostgreSQL. Reentrant: many deliveries are in flight
+/// at once, and state changes happen only between awaits, on the grain's single thread.
+/// </summary>
+[Reentrant]
+public sealed class WebhookSubscriptionGrain(
+    [PersistentState("webhook", GrainStorage.Name)] IPersistentState<WebhookSubscriptionState> state,
+    SecretProtector protector,
+    WebhookSender sender,
+    WebhookTargetValidator targets,
+    RetryPlanner planner,
+    DeliveryLedger ledger,
+    DeliveryQueries queries,
+    DeliverySettings settings,
+    TimeProvider time,
+    ILogger<WebhookSubscriptionGrain> logger) : Grain, IWebhookSubscriptionGrain, IRemindable
+{
+    private const string BackstopReminder = "entregas-pendentes";
+
+    // Deliveries known to this activation: due ones wait in _ready (priority order), later ones in _waiting.
+    private readonly PriorityQueue<QueuedDelivery, (int, long)> _ready = new();
+    private readonly List<QueuedDelivery> _waiting = [];
+    private readonly HashSet<long> _known = [];
+    private readonly HashSet<long> _finished = [];
+    private int _inFlight;
+    private bool _overflow;
+    private bool _backstopRegistered;
+    private IGrainTimer? _timer;
+    private DateTimeOffset _timerDue = DateTimeOffset.MaxValue;
+    private Polly.ResiliencePipeline<AttemptResult>? _breaker;
+    private CircuitBreakerStateProvider? _circuit;
+    private TokenBucketRateLimiter? _limiter;
+
+    private long Id => this.GetPrimaryKeyLong();
+
+    public override async Task OnActivateAsync(CancellationToken ct)
+    {
+        if (state.State.Exists)
+        {
+            ConfigureResilience();
+            await ReloadAsync();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Configuration
+
+    public async Task<Outcome<WebhookWithSecret>> InitializeAsync(string instance, WebhookDefinition definition)
+    {
+        if (state.State.Exists)
+        {
+            return Outcome<WebhookWithSecret>.Conflict("id", "webhook id already in use.");
+        }
+        if (await ValidateAsync(definition) is { } error)
+        {
+            return Outcome<WebhookWithSecret>.Invalid(error.Field, error.Message);
+        }
+        var secret = definition.Secret ?? WebhookSigner.NewSecret();
+        state.State.Instance = instance;
+        state.State.CreatedAt = time.GetUtcNow();
+        state.State.EncryptedSecret = protector.Protect(secret);
+        Apply(definition);
+        await state.WriteStateAsync();
+        ConfigureResilience();
+        return Outcome<WebhookWithSecret>.Ok(new WebhookWithSecret(ToView(), secret));
+    }
+
+    public async Task<Outcome<WebhookView>> UpdateAsync(string instance, WebhookDefinition definition)
+    {
+        if (!Owns(instance)) return Outcome<WebhookView>.NotFound($"webhook {Id} not found.");
+        if (definition.Secret is not null)
+            return Outcome<WebhookView>.Invalid("secret", "the secret cannot be set on update; use POST /api/webhooks/{id}/rotacionar-segredo/.");
+        if (await ValidateAsync(definition) is { } error) return Outcome<WebhookView>.Invalid(error.Field, error.Message);
+
+        var reactivated = definition.Ativo && !state.State.Ativo;
+        Apply(definition);
+        if (reactivated)
+        {
+            state.State.MotivoDesativacao = null;
+            state.State.FailingSince = null;
+        }
+        await state.WriteStateAsync();
+        ConfigureResilience();
+        if (reactivated) await ReloadAsync();
+        Pump();
+        return Outcome<WebhookView>.Ok(ToView());
+    }
+
+    public async Task<bool> DeleteAsync(string instance)
+    {
+        if (!Owns(instance)) return false;
+        await state.ClearStateAsync();
+        state.State = new WebhookSubscriptionState();
+        _ready.Clear();
+        _waiting.Clear();
+        _known.Clear();
+        await UnregisterBackstopAsync();
+        DeactivateOnIdle();
+        return true;
+    }
+
+    public Task<WebhookView?> GetAsync(string instance) => Task.FromResult(Owns(instance) ? ToView() : null);
+
+    public async Task<Outcome<WebhookWithSecret>> RotateSecretAsync(string instance)
+    {
+        if (!Owns(instance)) return Outcome<WebhookWithSecret>.NotFound($"webhook {Id} not found.");
+        var secret = WebhookSigner.NewSecret();
+        state.State.EncryptedPreviousSecret = state.State.EncryptedSecret;
+        state.State.PreviousSecretExpiresAt = time.GetUtcNow().AddHours(24);
+        state.State.EncryptedSecret = protector.Protect(secret);
+        state.State.UpdatedAt = time.GetUtcNow();
+        await state.WriteStateAsync();
+        return Outcome<WebhookWithSecret>.Ok(new WebhookWithSecret(ToView(), secret));
+    }
+
+    public async Task<Outcome<WebhookTestResult>> TestAsync(string instance)
+    {
+        if (!Owns(instance)) return Outcome<WebhookTestResult>.NotFound($"webhook {Id} not found.");
+        var now = time.GetUtcNow();
+        var delivery = new QueuedDelivery(0, Guid.CreateVersion7(), EventCatalog.WebhookTest,
+            """{"mensagem":"Evento de teste do Integracoes"}""", now, 0, 0, now);
+        var result = await sender.SendAsync(Message(delivery));
+        await ledger.RecordAsync(new AttemptRecord(state.State.Instance, Id, null, delivery.EventId, delivery.Evento, 1,
+            result.StatusCode, result.Outcome == AttemptOutcome.Delivered, result.DurationMs, result.ResponseBody, result.Error, now, null));
+        return Outcome<WebhookTestResult>.Ok(new WebhookTestResult(
+            result.Outcome == AttemptOutcome.Delivered, result.StatusCode, Math.Round(result.DurationMs, 1), result.ResponseBody, result.Error));
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Intake
+
+    public Task EnqueueAsync(IReadOnlyList<QueuedDelivery> deliveries)
+    {
+        foreach (var delivery in deliveries)
+        {
+            Track(delivery);
+        }
+        Pump();
+        return Task.CompletedTask;
+    }
+
+    public async Task WakeAsync()
+    {
+        await ReloadAsync();
+        Pump();
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (!state.State.Exists)
+        {
+            await UnregisterBackstopAsync();
+            return;
+        }
+        await ReloadAsync();
+        Pump();
+    }
+
+    /// <summary>Loads pending rows from PostgreSQL that this activation does not hold yet.</summary>
+    private async Task ReloadAsync()
+    {
+        if (!state.State.Exists || !state.State.Ativo) return;
+        var limit = settings.MaxInMemoryPerSubscription;
+        var rows = await queries.LoadPendingAsync(Id, time.GetUtcNow().AddDays(30), limit);
+        foreach (var row in rows)
+        {
+            Track(new QueuedDelivery(row.Id, row.EventoId, row.Evento, row.DadosJson, row.CreatedAt, row.Prioridade, row.Tentativas, row.ProximaTentativa));
+        }
+        _overflow |= rows.Count >= limit;
+    }
+
+    private void Track(QueuedDelivery delivery)
+    {
+        // _finished guards against a reload whose query ran before this activation finished the row.
+        if (!state.State.Exists || _known.Contains(delivery.QueueId) || _finished.Contains(delivery.QueueId)) return;
+        if (_known.Count >= settings.MaxInMemoryPerSubscription)
+        {
+            // It is in PostgreSQL; it is loaded when memory frees up.
+            _overflow = true;
+            return;
+        }
+        _known.Add(delivery.QueueId);
+        if (delivery.ProximaTentativa <= time.GetUtcNow()) Ready(delivery);
+        else _waiting.Add(delivery);
+    }
+
+    private void Ready(QueuedDelivery delivery) => _ready.Enqueue(delivery, (-delivery.Prioridade, delivery.QueueId));
+
+    // ---------------------------------------------------------------------------------------------
+    // The delivery loop
+
+    private void Pump()
+    {
+        if (!state.State.Exists || !state.State.Ativo) return;
+        var now = time.GetUtcNow();
+        for (var i = _waiting.Count - 1; i >= 0; i--)
+        {
+            if (_waiting[i].ProximaTentativa <= now)
+            {
+                Ready(_waiting[i]);
+                _waiting.RemoveAt(i);
+            }
+        }
+
+        DateTimeOffset? wakeAt = null;
+        while (_inFlight < state.State.MaxConcurrency && _ready.Count > 0)
+        {
+            if (_circuit!.CircuitState == CircuitState.Open)
+            {
+                wakeAt = now.AddSeconds(1);
+                break;
+            }
+            if (_limiter is not null)
+            {
+                using var lease = _limiter.AttemptAcquire();
+                if (!lease.IsAcquired)
+                {
+                    wakeAt = now + (lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromMilliseconds(50));
+                    break;
+                }
+            }
+            var delivery = _ready.Dequeue();
+            _inFlight++;
+            _ = DeliverAsync(delivery);
+        }
+
+        if (_ready.Count == 0 && _waiting.Count == 0 && _inFlight == 0 && _overflow)
+        {
+            _overflow = false;
+            _ = WakeAsync();
+        }
+        var next = _waiting.Count == 0 ? wakeAt : _waiting.Min(d => d.ProximaTentativa) is var earliest && (wakeAt is null || earliest < wakeAt) ? earliest : wakeAt;
+        ScheduleTimer(next);
+        _ = UpdateBackstopAsync();
+    }
+
+    private async Task DeliverAsync(QueuedDelivery delivery)
+    {
+        var attempt = delivery.Tentativas + 1;
+        AttemptResult result;
+        try
+        {
+            result = await _breaker!.ExecuteAsync(static (args, ct) => new ValueTask<AttemptResult>(args.sender.SendAsync(args.message, ct)),
+                (sender, message: Message(delivery)));
+        }
+        catch (BrokenCircuitException open)
+        {
+            // Not attempted: the endpoint is failing. Wait for the breaker, without spending an attempt.
+            _inFlight--;
+            _waiting.Add(delivery with { ProximaTentativa = time.GetUtcNow() + (open.RetryAfter ?? TimeSpan.FromSeconds(settings.CircuitBreakSeconds)) });
+            Pump();
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        var (transition, next) = Plan(delivery, attempt, result, now);
+        try
+        {
+            await ledger.RecordAsync(new AttemptRecord(state.State.Instance, Id, delivery.QueueId, delivery.EventId, delivery.Evento, attempt,
+                result.StatusCode, result.Outcome == AttemptOutcome.Delivered, result.DurationMs, result.ResponseBody, result.Error, now, transition));
+        }
+        catch (Exception e)
+        {
+            // PostgreSQL is unreachable: keep the delivery and try again later (at least once, never lost).
+            logger.LogError(e, "Could not record attempt {Attempt} of queue item {QueueId}; retrying in 5 s", attempt, delivery.QueueId);
+            _inFlight--;
+            _waiting.Add(delivery with { ProximaTentativa = now.AddSeconds(5) });
+            Pump();
+            return;
+        }
+
+        _inFlight--;
+        if (next is not null)
+        {
+            _waiting.Add(next);
+        }
+        else
+        {
+            _known.Remove(delivery.QueueId);
+            if (_finished.Count > 100_000) _finished.Clear();
+            _finished.Add(delivery.QueueId);
+        }
+        await AfterAttemptAsync(delivery, attempt, result, transition, now);
+        Pump();
+    }
+
+    /// <summary>The queue item's state after an attempt, and the delivery to keep when it will be retried.</summary>
+    private (QueueTransition Transition, QueuedDelivery? Next) Plan(QueuedDelivery delivery, int attempt, AttemptResult result, DateTimeOffset now)
+    {
+        var resultado = new JsonObject { ["status_code"] = result.StatusCode, ["erro"] = result.Error }.ToJsonString();
+        switch (result.Outcome)
+        {
+            case AttemptOutcome.Delivered:
+                return (new QueueTransition(delivery.QueueId, QueueStatus.Delivered, attempt, now, resultado), null);
+            case AttemptOutcome.Retry when planner.NextAttempt(state.State.RetrySchedule, attempt, now, result.RetryAfter) is { } at:
+                return (new QueueTransition(delivery.QueueId, QueueStatus.Pending, attempt, at, resultado),
+                    delivery with { Tentativas = attempt, ProximaTentativa = at });
+            case AttemptOutcome.Rejected:
+                return (new QueueTransition(delivery.QueueId, QueueStatus.Rejected, attempt, now, resultado), null);
+            default:
+                // Retries exhausted, or 410 Gone: the dead-letter queue, from where it can be redriven.
+                return (new QueueTransition(delivery.QueueId, QueueStatus.DeadLetter, attempt, now, resultado), null);
+        }
+    }
+
+    private async Task AfterAttemptAsync(QueuedDelivery delivery, int attempt, AttemptResult result, QueueTransition transition, DateTimeOffset now)
+    {
+        if (result.Outcome == AttemptOutcome.Delivered)
+        {
+            if (state.State.FailingSince is not null)
+            {
+                state.State.FailingSince = null;
+                await state.WriteStateAsync();
+            }
+            return;
+        }
+
+        if (transition.Status == QueueStatus.DeadLetter && !EventCatalog.IsOperational(delivery.Evento))
+        {
+            await EmitAsync(EventCatalog.DeliveryExhausted, new JsonObject
+            {
+                ["webhook_id"] = Id,
+                ["fila_id"] = delivery.QueueId,
+                ["evento_id"] = delivery.EventId.ToString(),
+                ["evento"] = delivery.Evento,
+                ["tentativas"] = attempt,
+                ["ultimo_erro"] = result.Error,
+            });
+        }
+
+        if (result.Outcome == AttemptOutcome.Gone)
+        {
+            await DisableAsync("410 Gone");
+        }
+        else if (state.State.FailingSince is null)
+        {
+            state.State.FailingSince = now;
+            await state.WriteStateAsync();
+        }
+        else if (now - state.State.FailingSince > TimeSpan.FromDays(settings.DisableAfterFailingDays))
+        {
+            await DisableAsync($"falhas contínuas desde {state.State.FailingSince:O}");
+        }
+    }
+
+    private async Task DisableAsync(string reason)
+    {
+        if (!state.State.Ativo) return;
+        state.State.Ativo = false;
+        state.State.MotivoDesativacao = reason;
+        state.State.UpdatedAt = time.GetUtcNow();
+        await state.WriteStateAsync();
+        await GrainFactory.GetGrain<IWebhookRegistryGrain>(state.State.Instance).SetActiveAsync(Id, false);
+        logger.LogWarning("Webhook {WebhookId} of {Instance} disabled: {Reason}", Id, state.State.Instance, reason);
+        await EmitAsync(EventCatalog.WebhookDisabled, new JsonObject { ["webhook_id"] = Id, ["nome"] = state.State.Nome, ["motivo"] = reason });
+    }
+
+    private async Task EmitAsync(string evento, JsonObject data)
+    {
+        try
+        {
+            await GrainFactory.GetGrain<IEventPublisherGrain>(state.State.Instance).PublishAsync(new PublishRequest(evento, data.ToJsonString(), null));
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Could not emit {Event} for webhook {WebhookId}", evento, Id);
+        }
+    }
+
+    private void ScheduleTimer(DateTimeOffset? at)
+    {
+        if (at is null)
+        {
+            _timer?.Dispose();
+            _timer = null;
+            _timerDue = DateTimeOffset.MaxValue;
+            return;
+        }
+        if (_timer is not null && _timerDue <= at.Value) return;
+        _timer?.Dispose();
+        _timerDue = at.Value;
+        var due = at.Value - time.GetUtcNow();
+        _timer = this.RegisterGrainTimer(() =>
+        {
+            _timerDue = DateTimeOffset.MaxValue;
+            _timer?.Dispose();
+            _timer = null;
+            Pump();
+            return Task.CompletedTask;
+        }, new GrainTimerCreationOptions(due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan) { KeepAlive = true, Interleave = true });
+    }
+
+    /// <summary>The reminder exists exactly while there is pending work, so a crash never strands it.</summary>
+    private async Task UpdateBackstopAsync()
+    {
+        var pending = _known.Count > 0 || _overflow;
+        if (pending && !_backstopRegistered)
+        {
+            _backstopRegistered = true;
+            await this.RegisterOrUpdateReminder(BackstopReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+        }
+        else if (!pending && _backstopRegistered)
+        {
+            await UnregisterBackstopAsync();
+        }
+    }
+
+    private async Task UnregisterBackstopAsync()
+    {
+        _backstopRegistered = false;
+        if (await this.GetReminder(BackstopReminder) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Helpers
+
+    private WebhookMessage Message(QueuedDelivery delivery)
+    {
+        var s = state.State;
+        var secrets = new List<string> { protector.Unprotect(s.EncryptedSecret) };
+        if (s.EncryptedPreviousSecret is not null && s.PreviousSecretExpiresAt > time.GetUtcNow())
+        {
+            secrets.Add(protector.Unprotect(s.EncryptedPreviousSecret));
+        }
+        return new WebhookMessage(delivery.EventId.ToString(), delivery.Evento, Envelope(s.Instance, delivery), new Uri(s.Url), s.Headers, secrets,
+            TimeSpan.FromSeconds(s.Timeout));
+    }
+
+    /// <summary>The body every destination receives: <c>{"id","event","instance","data","date_time"}</c>, data byte for byte as published.</summary>
+    public static byte[] Envelope(string instance, QueuedDelivery delivery)
+    {
+        using var buffer = new MemoryStream(delivery.DadosJson.Length + 200);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("id", delivery.EventId.ToString());
+            writer.WriteString("event", delivery.Evento);
+            writer.WriteString("instance", instance);
+            writer.WritePropertyName("data");
+            writer.WriteRawValue(delivery.DadosJson, skipInputValidation: true);
+            writer.WriteString("date_time", delivery.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
+            writer.WriteEndObject();
+        }
+        return buffer.ToArray();
+    }
+
+    private async Task<(string Field, string Message)?> ValidateAsync(WebhookDefinition d)
+    {
+        if (string.IsNullOrWhiteSpace(d.Nome) || d.Nome.Length > 100) return ("nome", "nome is required (at most 100 characters).");
+        if (await targets.ProblemWithAsync(d.Url) is { } urlProblem) return ("url", urlProblem);
+        if (d.Eventos.Count == 0) return ("eventos", "eventos must list at least one event, or \"*\" for all.");
+        if (d.Eventos.Count > WebhookDefaults.MaxEventsPerSubscription) return ("eventos", $"at most {WebhookDefaults.MaxEventsPerSubscription} events.");
+        foreach (var evento in d.Eventos)
+        {
+            if (evento != "*" && !EventCatalog.IsValidName(evento)) return ("eventos", $"'{Truncate(evento)}' is not an event name.");
+        }
+        if (d.Timeout is < 1 or > WebhookDefaults.MaxTimeout) return ("timeout", $"timeout must be between 1 and {WebhookDefaults.MaxTimeout} seconds.");
+        if (d.MaxConcurrency is < 1 or > WebhookDefaults.MaxConcurrencyLimit) return ("max_concorrencia", $"max_concorrencia must be between 1 and {WebhookDefaults.MaxConcurrencyLimit}.");
+        if (d.RateLimit is { } rate && (rate <= 0 || rate > 10_000)) return ("rate_limit", "rate_limit must be between 0 and 10000 deliveries per second.");
+        if (d.RetrySchedule.Count is 0 or > WebhookDefaults.MaxScheduleLength) return ("retry_config", $"the schedule must have 1 to {WebhookDefaults.MaxScheduleLength} attempts.");
+        if (d.RetrySchedule.Any(s => s is < 0 or > WebhookDefaults.MaxScheduleDelaySeconds)) return ("retry_config.agenda_segundos", "each wait must be between 0 and 604800 seconds.");
+        if (d.Headers.Count > 50) return ("headers", "at most 50 headers.");
+        foreach (var (name, value) in d.Headers)
+        {
+            if (!Abstractions.Services.ServiceDefinitionRules.IsHeaderName(name) || name.StartsWith("webhook-", StringComparison.OrdinalIgnoreCase))
+                return ("headers", $"'{Truncate(name)}' is not a header name this hub may send.");
+            if (value.Length > 4_096 || value.Any(c => c is '\r' or '\n' or '\0')) return ($"headers.{name}", "header values must be at most 4096 characters without line breaks.");
+        }
+        if (d.Secret is not null && !WebhookSigner.IsValidSecret(d.Secret)) return ("secret", "secret must be whsec_ followed by the base64 of 24 to 64 bytes.");
+        return null;
+    }
+
+    private void Apply(WebhookDefinition d)
+    {
+        var s = state.State;
+        s.Exists = true;
+        s.Nome = d.Nome;
+        s.Url = d.Url;
+        s.Eventos = [.. d.Eventos.Distinct(StringComparer.Ordinal)];
+        s.Ativo = d.Ativo;
+        s.Headers = new Dictionary<string, string>(d.Headers);
+        s.Timeout = d.Timeout;
+        s.RetrySchedule = [.. d.RetrySchedule];
+        s.RateLimit = d.RateLimit;
+        s.MaxConcurrency = d.MaxConcurrency;
+        s.UpdatedAt = time.GetUtcNow();
+    }
+
+    private void ConfigureResilience()
+    {
+        _circuit = new CircuitBreakerStateProvider();
+        var builder = new Polly.ResiliencePipelineBuilder<AttemptResult> { TimeProvider = time };
+        _breaker = Polly.CircuitBreakerResiliencePipelineBuilderExtensions.AddCircuitBreaker(builder, new CircuitBreakerStrategyOptions<AttemptResult>
+            {
+                FailureRatio = settings.CircuitFailureRatio,
+                MinimumThroughput = settings.CircuitMinimumThroughput,
+                SamplingDuration = TimeSpan.FromSeconds(settings.CircuitSamplingSeconds),
+                BreakDuration = TimeSpan.FromSeconds(settings.CircuitBreakSeconds),
+                StateProvider = _circuit,
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result?.Outcome == AttemptOutcome.Retry || args.Outcome.Exception is not null),
+            })
+            .Build();
+        _limiter?.Dispose();
+        _limiter = state.State.RateLimit is { } rate
+            ? new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = Math.Max(1, (int)Math.Ceiling(rate)),
+                TokensPerPeriod = Math.Max(1, (int)Math.Ceiling(rate / 10)),
+                ReplenishmentPeriod = TimeSpan.FromSeconds(Math.Max(1, (int)Math.Ceiling(rate / 10)) / rate),
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            })
+            : null;
+    }
+
+    private bool Owns(string instance) => state.State.Exists && state.State.Instance == instance;
+
+    private string CircuitStateName() => _circuit?.CircuitState switch
+    {
+        CircuitState.Open or CircuitState.Isolated => "aberto",
+        CircuitState.HalfOpen => "meio-aberto",
+        _ => "fechado",
+    };
+
+    private WebhookView ToView()
+    {
+        var s = state.State;
+        return new WebhookView(Id, s.Instance, s.Nome, s.Url, [.. s.Eventos], s.Ativo, new Dictionary<string, string>(s.Headers), s.Timeout,
+            [.. s.RetrySchedule], s.RateLimit, s.MaxConcurrency, s.MotivoDesativacao, s.CreatedAt, s.UpdatedAt, CircuitStateName());
+    }
+
+    private static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "...";
+}
