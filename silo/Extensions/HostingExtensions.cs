@@ -1,6 +1,7 @@
 using System.Net;
 using Integracoes.Api;
 using Integracoes.Grains.Hosting;
+using Integracoes.Grains.Webhooks;
 using Npgsql;
 using OpenTelemetry.Metrics;
 using Orleans.Configuration;
@@ -42,7 +43,12 @@ public static class HostingExtensions
                 settings.AllowedTargets,
                 new GrainLimits(settings.MaxServicesPerInstance),
                 settings.ClusterId,
-                settings.ServiceId));
+                settings.ServiceId,
+                new DeliverySettings(
+                    MaxSubscriptionsPerInstance: settings.MaxWebhooksPerInstance,
+                    MaxEventBytes: settings.MaxEventBytes,
+                    LogRetentionDays: settings.DeliveryLogRetentionDays,
+                    DisableAfterFailingDays: settings.WebhookDisableAfterDays)));
         });
         return builder;
     }
@@ -69,7 +75,7 @@ public static class HostingExtensions
                     break;
             }
         });
-        builder.Services.AddIntegracoesApi(new ApiSettings(settings.AdminKey!, settings.MaxBodyBytes));
+        builder.Services.AddIntegracoesApi(new ApiSettings(settings.AdminKey!, settings.MaxBodyBytes, settings.MaxEventBytes));
         return builder;
     }
 

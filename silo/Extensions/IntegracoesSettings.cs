@@ -22,6 +22,10 @@ public sealed class IntegracoesSettings
     [ConfigurationKeyName("ALLOWED_TARGETS")] public string? AllowedTargets { get; set; }
     [ConfigurationKeyName("MAX_BODY_BYTES")] public long MaxBodyBytes { get; set; } = 1024 * 1024;
     [ConfigurationKeyName("MAX_SERVICES_PER_INSTANCE")] public int MaxServicesPerInstance { get; set; } = 1_000;
+    [ConfigurationKeyName("MAX_EVENT_BYTES")] public int MaxEventBytes { get; set; } = 256 * 1024;
+    [ConfigurationKeyName("MAX_WEBHOOKS_PER_INSTANCE")] public int MaxWebhooksPerInstance { get; set; } = 100;
+    [ConfigurationKeyName("DELIVERY_LOG_RETENTION_DAYS")] public int DeliveryLogRetentionDays { get; set; } = 30;
+    [ConfigurationKeyName("WEBHOOK_DISABLE_AFTER_DAYS")] public int WebhookDisableAfterDays { get; set; } = 5;
     [ConfigurationKeyName("MIGRATE_ON_START")] public bool MigrateOnStart { get; set; } = true;
     [ConfigurationKeyName("SQL_DIR")] public string? SqlDirectory { get; set; }
 
@@ -60,6 +64,10 @@ public sealed class IntegracoesSettings
         if (!System.Net.IPAddress.TryParse(AdvertisedIp, out _)) errors.Add("INTEGRACOES_ADVERTISED_IP must be an IP address.");
         if (MaxBodyBytes is < 1_024 or > 100 * 1024 * 1024) errors.Add("INTEGRACOES_MAX_BODY_BYTES must be between 1 KiB and 100 MiB.");
         if (MaxServicesPerInstance < 1) errors.Add("INTEGRACOES_MAX_SERVICES_PER_INSTANCE must be positive.");
+        if (MaxWebhooksPerInstance < 1) errors.Add("INTEGRACOES_MAX_WEBHOOKS_PER_INSTANCE must be positive.");
+        if (MaxEventBytes < 1_024 || MaxEventBytes > MaxBodyBytes) errors.Add("INTEGRACOES_MAX_EVENT_BYTES must be between 1 KiB and INTEGRACOES_MAX_BODY_BYTES.");
+        if (DeliveryLogRetentionDays < 1) errors.Add("INTEGRACOES_DELIVERY_LOG_RETENTION_DAYS must be positive.");
+        if (WebhookDisableAfterDays < 1) errors.Add("INTEGRACOES_WEBHOOK_DISABLE_AFTER_DAYS must be positive.");
         return errors;
     }
 

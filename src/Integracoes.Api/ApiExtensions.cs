@@ -12,7 +12,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Integracoes.Api;
 
 /// <summary>Settings of the HTTP front end.</summary>
-public sealed record ApiSettings(string AdminKey, long MaxRequestBodyBytes);
+public sealed record ApiSettings(string AdminKey, long MaxRequestBodyBytes, int MaxEventBytes = 256 * 1024);
 
 /// <summary>Wires the thin HTTP front end: authentication, problem details, JSON and every endpoint group.</summary>
 public static class ApiExtensions
@@ -55,6 +55,7 @@ public static class ApiExtensions
             .AddPolicy(Policies.InstanceWrite, p => p.RequireClaim(Claims.Instance).RequireAssertion(c =>
                 c.User.FindFirstValue(Claims.Scope) is "write" or "admin"));
 
+        services.AddSingleton(settings);
         services.AddIntegracoesHealthChecks();
         services.AddOpenApi();
         return services;
@@ -75,6 +76,8 @@ public static class ApiExtensions
         app.MapOpenApi().AllowAnonymous();
         app.MapInstancesApi();
         app.MapServicesApi();
+        app.MapWebhooksApi();
+        app.MapEventsApi();
         return app;
     }
 }

@@ -163,6 +163,7 @@ public sealed class DeliveryQueries(NpgsqlDataSource dataSource)
     /// <summary>Per subscription since a time: attempts, successes, failures, latency percentiles, dead letters.</summary>
     public async Task<List<DeliveryStatsRow>> StatsAsync(string instance, DateTimeOffset since, CancellationToken ct = default)
     {
+        // GROUPING SETS: one row per subscription plus a total row (webhook_id NULL) in one pass.
         await using var command = dataSource.CreateCommand("""
             WITH attempts AS (
                 SELECT webhook_id,
@@ -174,16 +175,16 @@ public sealed class DeliveryQueries(NpgsqlDataSource dataSource)
                        percentile_cont(0.99) WITHIN GROUP (ORDER BY duracao_ms) AS p99
                 FROM webhook_logs
                 WHERE instance = @instance AND created_at >= @since
-                GROUP BY webhook_id
+                GROUP BY GROUPING SETS ((webhook_id), ())
             ), dead AS (
                 SELECT servico_id AS webhook_id, count(*) AS mortas
                 FROM integracoes_filas
                 WHERE instance = @instance AND status = 'falha' AND updated_at >= @since
-                GROUP BY servico_id
+                GROUP BY GROUPING SETS ((servico_id), ())
             )
             SELECT coalesce(a.webhook_id, d.webhook_id), coalesce(a.entregas, 0), coalesce(a.sucessos, 0), coalesce(a.falhas, 0),
                    a.p50, a.p95, a.p99, coalesce(d.mortas, 0)
-            FROM attempts a FULL JOIN dead d ON d.webhook_id = a.webhook_id
+            FROM attempts a FULL JOIN dead d ON coalesce(d.webhook_id, -1) = coalesce(a.webhook_id, -1)
             """);
         command.Parameters.AddWithValue("instance", instance);
         command.Parameters.AddWithValue("since", since.UtcDateTime);
@@ -192,7 +193,7 @@ public sealed class DeliveryQueries(NpgsqlDataSource dataSource)
         while (await reader.ReadAsync(ct))
         {
             rows.Add(new DeliveryStatsRow(
-                reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3),
+                reader.IsDBNull(0) ? null : reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3),
                 reader.IsDBNull(4) ? null : reader.GetDouble(4),
                 reader.IsDBNull(5) ? null : reader.GetDouble(5),
                 reader.IsDBNull(6) ? null : reader.GetDouble(6),

@@ -75,7 +75,7 @@ public sealed record WebhookLogRow(
     DateTimeOffset CreatedAt);
 
 public sealed record DeliveryStatsRow(
-    long WebhookId,
+    long? WebhookId,
     long Entregas,
     long Sucessos,
     long Falhas,
