@@ -35,6 +35,7 @@ trx_counter() {
 }
 
 ensure_postgres_binaries
+ensure_npm_packages tests/Integracoes.EndToEndTests/node
 if ! (build_solution); then
   echo "0 passed, 1 failed" # the build failed: no test ran
   exit 1

@@ -8,6 +8,7 @@
 #   pg_stop_private              stops it again, only if pg_start_private started it
 #   ensure_secrets               exports INTEGRACOES_ADMIN_KEY and INTEGRACOES_ENCRYPTION_KEY
 #   build_solution               dotnet build Integracoes.sln -c Release
+#   ensure_npm_packages DIR      npm ci in DIR (test servers and reference clients)
 #
 # Files (all under .data/, which is git-ignored):
 #   .data/pg            data directory (or a symlink to /var/lib/integracoes/<hash>/pg, see pg_data_dir_setup)
@@ -456,4 +457,18 @@ build_solution() {
     printf '\n*** BUILD FAILED (dotnet build Integracoes.sln -c Release) ***\n\n' >&2
     exit 1
   fi
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# npm packages for test servers and reference clients (from the npm registry only)
+
+# ensure_npm_packages DIR: installs DIR's package.json dependencies exactly as its package-lock.json records them.
+ensure_npm_packages() {
+  local dir="$REPO_ROOT/$1"
+  command -v npm >/dev/null 2>&1 || ensure_apt_packages nodejs npm
+  if [[ -d "$dir/node_modules" && "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]]; then
+    return 0
+  fi
+  log "installing npm packages in $1"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in $1"
 }

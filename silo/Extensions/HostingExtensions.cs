@@ -48,7 +48,10 @@ public static class HostingExtensions
                     MaxSubscriptionsPerInstance: settings.MaxWebhooksPerInstance,
                     MaxEventBytes: settings.MaxEventBytes,
                     LogRetentionDays: settings.DeliveryLogRetentionDays,
-                    DisableAfterFailingDays: settings.WebhookDisableAfterDays)));
+                    DisableAfterFailingDays: settings.WebhookDisableAfterDays,
+                    CircuitFailureRatio: settings.CircuitFailureRatio,
+                    CircuitMinimumThroughput: settings.CircuitMinimumThroughput,
+                    CircuitBreakSeconds: settings.CircuitBreakSeconds)));
         });
         return builder;
     }

@@ -26,6 +26,9 @@ public sealed class IntegracoesSettings
     [ConfigurationKeyName("MAX_WEBHOOKS_PER_INSTANCE")] public int MaxWebhooksPerInstance { get; set; } = 100;
     [ConfigurationKeyName("DELIVERY_LOG_RETENTION_DAYS")] public int DeliveryLogRetentionDays { get; set; } = 30;
     [ConfigurationKeyName("WEBHOOK_DISABLE_AFTER_DAYS")] public int WebhookDisableAfterDays { get; set; } = 5;
+    [ConfigurationKeyName("CIRCUIT_FAILURE_RATIO")] public double CircuitFailureRatio { get; set; } = 0.5;
+    [ConfigurationKeyName("CIRCUIT_MIN_THROUGHPUT")] public int CircuitMinimumThroughput { get; set; } = 20;
+    [ConfigurationKeyName("CIRCUIT_BREAK_SECONDS")] public int CircuitBreakSeconds { get; set; } = 30;
     [ConfigurationKeyName("MIGRATE_ON_START")] public bool MigrateOnStart { get; set; } = true;
     [ConfigurationKeyName("SQL_DIR")] public string? SqlDirectory { get; set; }
 
@@ -66,6 +69,9 @@ public sealed class IntegracoesSettings
         if (MaxServicesPerInstance < 1) errors.Add("INTEGRACOES_MAX_SERVICES_PER_INSTANCE must be positive.");
         if (MaxWebhooksPerInstance < 1) errors.Add("INTEGRACOES_MAX_WEBHOOKS_PER_INSTANCE must be positive.");
         if (MaxEventBytes < 1_024 || MaxEventBytes > MaxBodyBytes) errors.Add("INTEGRACOES_MAX_EVENT_BYTES must be between 1 KiB and INTEGRACOES_MAX_BODY_BYTES.");
+        if (CircuitFailureRatio is <= 0 or > 1) errors.Add("INTEGRACOES_CIRCUIT_FAILURE_RATIO must be in (0, 1].");
+        if (CircuitMinimumThroughput < 2) errors.Add("INTEGRACOES_CIRCUIT_MIN_THROUGHPUT must be at least 2.");
+        if (CircuitBreakSeconds is < 1 or > 3_600) errors.Add("INTEGRACOES_CIRCUIT_BREAK_SECONDS must be between 1 and 3600.");
         if (DeliveryLogRetentionDays < 1) errors.Add("INTEGRACOES_DELIVERY_LOG_RETENTION_DAYS must be positive.");
         if (WebhookDisableAfterDays < 1) errors.Add("INTEGRACOES_WEBHOOK_DISABLE_AFTER_DAYS must be positive.");
         return errors;

@@ -29,6 +29,8 @@ public sealed class SiloProcess : IAsyncDisposable
             ["INTEGRACOES_GATEWAY_PORT"] = GatewayPort.ToString(),
             ["INTEGRACOES_ALLOWED_TARGETS"] = "127.0.0.1",
             ["INTEGRACOES_MAX_BODY_BYTES"] = "65536",
+            ["INTEGRACOES_MAX_EVENT_BYTES"] = "32768",
+            ["INTEGRACOES_CIRCUIT_BREAK_SECONDS"] = "3",
         };
     }
 
@@ -68,17 +70,28 @@ public sealed class SiloProcess : IAsyncDisposable
         _process.BeginErrorReadLine();
 
         using var http = new HttpClient { BaseAddress = BaseUri, Timeout = TimeSpan.FromSeconds(5) };
-        try
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (true)
         {
-            await Eventually.TrueAsync(async () =>
+            if (_process.HasExited)
             {
-                if (_process.HasExited) throw new InvalidOperationException("silo exited with code " + _process.ExitCode);
-                return (await http.GetAsync("health/ready")).IsSuccessStatusCode;
-            }, TimeSpan.FromSeconds(90), "the silo to become ready");
-        }
-        catch (TimeoutException e)
-        {
-            throw new InvalidOperationException($"The silo did not start. Log tail:\n{Tail()}", e);
+                throw new InvalidOperationException($"The silo exited with code {_process.ExitCode}. Log tail:\n{Tail()}");
+            }
+            try
+            {
+                if ((await http.GetAsync("health/ready")).IsSuccessStatusCode) return;
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException)
+            {
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new InvalidOperationException($"The silo did not become ready in 90 s. Log tail:\n{Tail()}");
+            }
+            await Task.Delay(100);
         }
     }
 
@@ -115,6 +128,7 @@ public sealed class SiloProcess : IAsyncDisposable
             await _process.WaitForExitAsync();
         }
         _process?.Dispose();
+        File.Delete(_logPath);
     }
 
     private static int FreePort()

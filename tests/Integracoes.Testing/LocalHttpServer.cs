@@ -32,11 +32,11 @@ public sealed class LocalHttpServer : IAsyncDisposable
 
     public string Url(string path) => new Uri(BaseUri, path).ToString();
 
-    public static async Task<LocalHttpServer> StartAsync(Action<WebApplication> map)
+    public static async Task<LocalHttpServer> StartAsync(Action<WebApplication> map, int port = 0)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         var app = builder.Build();
         LocalHttpServer? server = null;
         app.Use(async (context, next) =>
@@ -58,6 +58,14 @@ public sealed class LocalHttpServer : IAsyncDisposable
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server = new LocalHttpServer(app, new Uri(address));
         return server;
+    }
+
+    /// <summary>A free port on 127.0.0.1, for a server that must start later on a known address.</summary>
+    public static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync()

@@ -34,8 +34,9 @@ public interface IWebhookSubscriptionGrain : IGrainWithIntegerKey
     Task EnqueueAsync(IReadOnlyList<QueuedDelivery> deliveries);
 
     /// <summary>Reload due deliveries from PostgreSQL (after a restart, a redrive, or from the sweeper).</summary>
+    /// <param name="redriven">Queue items just put back to pending by a redrive, to send again even if this activation finished them.</param>
     [Alias("Wake"), OneWay]
-    Task WakeAsync();
+    Task WakeAsync(IReadOnlyList<long>? redriven = null);
 }
 
 /// <summary>The subscriptions of one instance (keyed by instance): listing, limits and event matching.</summary>

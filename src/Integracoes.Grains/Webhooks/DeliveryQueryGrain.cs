@@ -70,9 +70,9 @@ public sealed class DeliveryQueryGrain(DeliveryQueries queries) : Grain, IDelive
 
     private async Task Wake(List<(long QueueId, long DestinationId)> touched)
     {
-        foreach (var destination in touched.Select(t => t.DestinationId).Distinct())
+        foreach (var group in touched.GroupBy(t => t.DestinationId))
         {
-            await Subscription(destination).WakeAsync();
+            await Subscription(group.Key).WakeAsync([.. group.Select(t => t.QueueId)]);
         }
     }
 

@@ -44,7 +44,7 @@ public sealed class DeliverySweeperGrain(
         var due = await queries.DueDestinationsAsync(time.GetUtcNow(), 10_000);
         foreach (var destination in due)
         {
-            await GrainFactory.GetGrain<IWebhookSubscriptionGrain>(destination).WakeAsync();
+            await GrainFactory.GetGrain<IWebhookSubscriptionGrain>(destination).WakeAsync(null);
         }
         return due.Count;
     }

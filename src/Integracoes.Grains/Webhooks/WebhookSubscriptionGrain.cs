@@ -67,6 +67,9 @@ public sealed class WebhookSubscriptionGrain(
     // Deliveries known to this activation: due ones wait in _ready (priority order), later ones in _waiting.
     private readonly PriorityQueue<QueuedDelivery, (int, long)> _ready = new();
     private readonly List<QueuedDelivery> _waiting = [];
+
+    // Deliveries the open circuit turned away: they go out as soon as the endpoint answers again.
+    private readonly List<QueuedDelivery> _parked = [];
     private readonly HashSet<long> _known = [];
     private readonly HashSet<long> _finished = [];
     private int _inFlight;
@@ -77,6 +80,10 @@ public sealed class WebhookSubscriptionGrain(
     private Polly.ResiliencePipeline<AttemptResult>? _breaker;
     private CircuitBreakerStateProvider? _circuit;
     private TokenBucketRateLimiter? _limiter;
+
+    // Polly moves an open circuit to half-open only when something is executed, so the loop sends one
+    // probe once the break it was told about (BrokenCircuitException.RetryAfter) is over.
+    private DateTimeOffset _circuitRetryAt = DateTimeOffset.MinValue;
 
     private long Id => this.GetPrimaryKeyLong();
 
@@ -140,6 +147,7 @@ public sealed class WebhookSubscriptionGrain(
         state.State = new WebhookSubscriptionState();
         _ready.Clear();
         _waiting.Clear();
+        _parked.Clear();
         _known.Clear();
         await UnregisterBackstopAsync();
         DeactivateOnIdle();
@@ -186,8 +194,12 @@ public sealed class WebhookSubscriptionGrain(
         return Task.CompletedTask;
     }
 
-    public async Task WakeAsync()
+    public async Task WakeAsync(IReadOnlyList<long>? redriven = null)
     {
+        foreach (var id in redriven ?? [])
+        {
+            _finished.Remove(id);
+        }
         await ReloadAsync();
         Pump();
     }
@@ -249,12 +261,24 @@ public sealed class WebhookSubscriptionGrain(
             }
         }
 
+        if (_parked.Count > 0 && _circuit!.CircuitState == CircuitState.Closed)
+        {
+            _parked.ForEach(Ready);
+            _parked.Clear();
+        }
+
         DateTimeOffset? wakeAt = null;
         while (_inFlight < state.State.MaxConcurrency && _ready.Count > 0)
         {
-            if (_circuit!.CircuitState == CircuitState.Open)
+            var circuit = _circuit!.CircuitState;
+            if (circuit is CircuitState.Open or CircuitState.Isolated && now < _circuitRetryAt)
             {
-                wakeAt = now.AddSeconds(1);
+                wakeAt = _circuitRetryAt;
+                break;
+            }
+            if (circuit != CircuitState.Closed && _inFlight > 0)
+            {
+                // One probe at a time while the breaker is open or testing the endpoint.
                 break;
             }
             if (_limiter is not null)
@@ -271,12 +295,21 @@ public sealed class WebhookSubscriptionGrain(
             _ = DeliverAsync(delivery);
         }
 
-        if (_ready.Count == 0 && _waiting.Count == 0 && _inFlight == 0 && _overflow)
+        for (var i = _parked.Count - 1; i >= 0; i--)
+        {
+            if (_parked[i].ProximaTentativa <= now)
+            {
+                Ready(_parked[i]);
+                _parked.RemoveAt(i);
+            }
+        }
+
+        if (_ready.Count == 0 && _waiting.Count == 0 && _parked.Count == 0 && _inFlight == 0 && _overflow)
         {
             _overflow = false;
-            _ = WakeAsync();
+            _ = WakeAsync(null);
         }
-        var next = _waiting.Count == 0 ? wakeAt : _waiting.Min(d => d.ProximaTentativa) is var earliest && (wakeAt is null || earliest < wakeAt) ? earliest : wakeAt;
+        var next = _waiting.Concat(_parked).Select(d => (DateTimeOffset?)d.ProximaTentativa).Append(wakeAt).Min();
         ScheduleTimer(next);
         _ = UpdateBackstopAsync();
     }
@@ -292,9 +325,11 @@ public sealed class WebhookSubscriptionGrain(
         }
         catch (BrokenCircuitException open)
         {
-            // Not attempted: the endpoint is failing. Wait for the breaker, without spending an attempt.
+            // Not attempted: the endpoint is failing. Park it without spending an attempt; it goes out when
+            // the circuit closes, or at the latest when the break ends.
             _inFlight--;
-            _waiting.Add(delivery with { ProximaTentativa = time.GetUtcNow() + (open.RetryAfter ?? TimeSpan.FromSeconds(settings.CircuitBreakSeconds)) });
+            _circuitRetryAt = time.GetUtcNow() + (open.RetryAfter ?? TimeSpan.FromSeconds(settings.CircuitBreakSeconds));
+            _parked.Add(delivery with { ProximaTentativa = _circuitRetryAt });
             Pump();
             return;
         }
