@@ -1,5 +1,5 @@
-using Integracoes.Delivery.Http;
 using Integracoes.Abstractions.Webhooks;
+using Integracoes.Delivery.Http;
 using Integracoes.Delivery.Services;
 using Integracoes.Delivery.Webhooks;
 using Integracoes.Grains.Webhooks;

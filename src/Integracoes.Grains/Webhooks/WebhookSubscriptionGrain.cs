@@ -576,14 +576,14 @@ public sealed class WebhookSubscriptionGrain(
         _circuit = new CircuitBreakerStateProvider();
         var builder = new Polly.ResiliencePipelineBuilder<AttemptResult> { TimeProvider = time };
         _breaker = Polly.CircuitBreakerResiliencePipelineBuilderExtensions.AddCircuitBreaker(builder, new CircuitBreakerStrategyOptions<AttemptResult>
-            {
-                FailureRatio = settings.CircuitFailureRatio,
-                MinimumThroughput = settings.CircuitMinimumThroughput,
-                SamplingDuration = TimeSpan.FromSeconds(settings.CircuitSamplingSeconds),
-                BreakDuration = TimeSpan.FromSeconds(settings.CircuitBreakSeconds),
-                StateProvider = _circuit,
-                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result?.Outcome == AttemptOutcome.Retry || args.Outcome.Exception is not null),
-            })
+        {
+            FailureRatio = settings.CircuitFailureRatio,
+            MinimumThroughput = settings.CircuitMinimumThroughput,
+            SamplingDuration = TimeSpan.FromSeconds(settings.CircuitSamplingSeconds),
+            BreakDuration = TimeSpan.FromSeconds(settings.CircuitBreakSeconds),
+            StateProvider = _circuit,
+            ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result?.Outcome == AttemptOutcome.Retry || args.Outcome.Exception is not null),
+        })
             .Build();
         _limiter?.Dispose();
         _limiter = state.State.RateLimit is { } rate
