@@ -1,4 +1,5 @@
 using Integracoes.Abstractions.Common;
+using Integracoes.Abstractions.Events;
 using Integracoes.Abstractions.Services;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -44,6 +45,9 @@ public sealed class IntegracoesClient(IClusterClient cluster) : IAsyncDisposable
     /// <summary>The integration services registry of one instance.</summary>
     public ServiceRegistryClient Services(string instance) => new(cluster, instance);
 
+    /// <summary>Publishing events of one instance to its subscribers.</summary>
+    public EventsClient Events(string instance) => new(cluster, instance);
+
     public async ValueTask DisposeAsync()
     {
         if (_ownedHost is not null)
@@ -79,6 +83,19 @@ public sealed class ServiceRegistryClient(IGrainFactory grains, string instance)
 
     public Task<Page<ExecutionView>> ExecutionsAsync(long? servicoId = null, string? status = null, int limit = 50, int offset = 0) =>
         grains.GetGrain<IExecutionHistoryGrain>(instance).ListAsync(servicoId, status, Math.Clamp(limit, 1, 200), Math.Max(0, offset));
+}
+
+/// <summary>
+/// Publishes events with the guarantees of <c>POST /api/integracoes/disparar/</c>: the call returns only
+/// after the event and every delivery are committed to PostgreSQL, and an idempotency key makes a
+/// retried publish return the first answer instead of delivering again.
+/// </summary>
+public sealed class EventsClient(IGrainFactory grains, string instance)
+{
+    public Task<Outcome<PublishResult>> PublishAsync(string evento, string dadosJson, string? idempotencyKey = null, int prioridade = 0) =>
+        grains.GetGrain<IEventPublisherGrain>(instance).PublishAsync(new PublishRequest(evento, dadosJson, idempotencyKey, prioridade));
+
+    public Task<IReadOnlyList<CatalogEvent>> CatalogAsync() => grains.GetGrain<IEventCatalogGrain>(instance).ListAsync();
 }
 
 public static class IntegracoesClientHosting

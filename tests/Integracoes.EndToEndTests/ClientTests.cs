@@ -1,6 +1,10 @@
+using System.Net.Http.Json;
 using Integracoes.Abstractions.Common;
 using Integracoes.Abstractions.Services;
 using Integracoes.Client;
+using Integracoes.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 
 namespace Integracoes.EndToEndTests;
 
@@ -34,5 +38,32 @@ public sealed class ClientTests(SiloFixture fixture)
         command.Parameters.AddWithValue("port", fixture.Silo.GatewayPort);
 
         Assert.Equal(1L, (long)(await command.ExecuteScalarAsync())!);
+    }
+
+    [Fact]
+    public async Task A_dotnet_app_publishes_through_the_grain_client_with_idempotency()
+    {
+        await using var receiver = await LocalHttpServer.StartAsync(app => app.MapPost("/hook", () => Results.Ok()));
+        var key = await fixture.CreateInstanceAsync("client-publisher");
+        using (var http = fixture.Http(key))
+        {
+            var subscribed = await http.PostAsJsonAsync("api/webhooks/", new { nome = "r", url = receiver.Url("/hook"), eventos = "nfe_importada" });
+            Assert.True(subscribed.IsSuccessStatusCode);
+        }
+        await using var client = await IntegracoesClient.ConnectAsync(new IntegracoesClientOptions { ConnectionString = fixture.ConnectionString });
+        var events = client.Events("client-publisher");
+
+        var first = await events.PublishAsync("nfe_importada", """{"numero":7}""", idempotencyKey: "nota-7");
+        var again = await events.PublishAsync("nfe_importada", """{"numero":7}""", idempotencyKey: "nota-7");
+        var unknown = await events.PublishAsync("nao_existe", "{}");
+        var received = await Eventually.GetAsync(() => Task.FromResult(receiver.Requests.FirstOrDefault()), TimeSpan.FromSeconds(30), "the delivery");
+
+        Assert.True(first.IsOk);
+        Assert.Equal(1, first.Value!.Entregas);
+        Assert.Equal(first.Value.Id, again.Value!.Id);
+        Assert.True(again.Value.Repetido);
+        Assert.Equal(OutcomeStatus.Invalid, unknown.Status);
+        Assert.Equal(first.Value.Id.ToString(), received.Headers["webhook-id"]);
+        Assert.Single(receiver.Requests);
     }
 }

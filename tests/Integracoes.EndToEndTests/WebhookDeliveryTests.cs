@@ -298,6 +298,55 @@ public sealed class WebhookDeliveryTests(SiloFixture fixture)
             Patience, "every event after the outage");
     }
 
+    [Fact]
+    public async Task A_stuck_endpoint_never_delays_the_others()
+    {
+        var stuck = new TaskCompletionSource();
+        await using var receiver = await LocalHttpServer.StartAsync(app =>
+        {
+            app.MapPost("/stuck", async () =>
+            {
+                await stuck.Task;
+                return Results.Ok();
+            });
+            app.MapPost("/fast", () => Results.Ok());
+        });
+        using var http = await InstanceAsync("wh-isolation");
+        await SubscribeAsync(http, receiver.Url("/stuck"), new JsonObject { ["max_concorrencia"] = 2, ["timeout"] = 60 });
+        await SubscribeAsync(http, receiver.Url("/fast"));
+        try
+        {
+            for (var i = 0; i < 20; i++) await PublishAsync(http, "nfe_importada", new { i });
+
+            await Eventually.TrueAsync(() => Task.FromResult(receiver.Requests.Count(r => r.Path == "/fast") == 20), TimeSpan.FromSeconds(15), "the fast endpoint");
+            Assert.Equal(2, receiver.Requests.Count(r => r.Path == "/stuck"));
+        }
+        finally
+        {
+            stuck.SetResult();
+        }
+    }
+
+    [Fact]
+    public async Task The_rate_limit_spaces_deliveries_to_one_endpoint()
+    {
+        var times = new ConcurrentQueue<long>();
+        await using var receiver = await LocalHttpServer.StartAsync(app => app.MapPost("/hook", () =>
+        {
+            times.Enqueue(Stopwatch.GetTimestamp());
+            return Results.Ok();
+        }));
+        using var http = await InstanceAsync("wh-rate");
+        await SubscribeAsync(http, receiver.Url("/hook"), new JsonObject { ["rate_limit"] = 5 });
+
+        for (var i = 0; i < 15; i++) await PublishAsync(http, "nfe_importada", new { i });
+        await Eventually.TrueAsync(() => Task.FromResult(times.Count == 15), Patience, "15 deliveries");
+
+        // A burst of 5, then 5 per second: the last of 15 arrives about 2 s after the first.
+        var span = Stopwatch.GetElapsedTime(times.First(), times.Last());
+        Assert.True(span >= TimeSpan.FromSeconds(1.5), $"15 deliveries took {span.TotalSeconds:0.00} s");
+    }
+
     [Theory]
     [InlineData("""{"nome":"x","url":"ftp://example.com/hook","eventos":"*"}""", "url")]
     [InlineData("""{"nome":"x","url":"http://10.1.2.3/hook","eventos":"*"}""", "url")]
