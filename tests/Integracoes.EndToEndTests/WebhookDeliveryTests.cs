@@ -328,6 +328,35 @@ public sealed class WebhookDeliveryTests(SiloFixture fixture)
     }
 
     [Fact]
+    public async Task The_circuit_opens_on_a_failing_endpoint_and_parked_deliveries_go_out_when_it_recovers()
+    {
+        var healthy = false;
+        await using var receiver = await LocalHttpServer.StartAsync(app => app.MapPost("/hook", () => healthy ? Results.Ok() : Results.StatusCode(500)));
+        using var http = await InstanceAsync("wh-circuit");
+        var (id, _) = await SubscribeAsync(http, receiver.Url("/hook"), new JsonObject
+        {
+            ["max_concorrencia"] = 1,
+            ["retry_config"] = new JsonObject { ["agenda_segundos"] = new JsonArray(0, 1) },
+        });
+
+        for (var i = 0; i < 40; i++) await PublishAsync(http, "nfe_importada", new { i });
+        await Eventually.TrueAsync(async () =>
+            JsonDocument.Parse(await http.GetStringAsync($"api/webhooks/{id}/")).RootElement.GetProperty("estado_circuito").GetString() == "aberto",
+            Patience, "the circuit to open");
+        var attemptsWhileOpen = receiver.Requests.Count;
+        healthy = true;
+        await Eventually.TrueAsync(async () =>
+            JsonDocument.Parse(await http.GetStringAsync($"api/integracoes/filas/?status=pendente&servico_id={id}")).RootElement.GetProperty("count").GetInt32() == 0,
+            Patience, "the backlog to drain");
+        var delivered = JsonDocument.Parse(await http.GetStringAsync($"api/integracoes/filas/?status=entregue&servico_id={id}")).RootElement.GetProperty("count").GetInt32();
+
+        // The breaker stopped the hammering: far fewer than 40 × 2 attempts reached the failing endpoint,
+        // and deliveries it turned away were not charged an attempt, so they went out after recovery.
+        Assert.True(attemptsWhileOpen < 40, $"{attemptsWhileOpen} attempts reached the endpoint while failing");
+        Assert.True(delivered > 0);
+    }
+
+    [Fact]
     public async Task The_rate_limit_spaces_deliveries_to_one_endpoint()
     {
         var times = new ConcurrentQueue<long>();
