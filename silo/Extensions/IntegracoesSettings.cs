@@ -25,7 +25,7 @@ public sealed class IntegracoesSettings
     [ConfigurationKeyName("MAX_EVENT_BYTES")] public int MaxEventBytes { get; set; } = 256 * 1024;
     [ConfigurationKeyName("MAX_WEBHOOKS_PER_INSTANCE")] public int MaxWebhooksPerInstance { get; set; } = 100;
     [ConfigurationKeyName("DELIVERY_LOG_RETENTION_DAYS")] public int DeliveryLogRetentionDays { get; set; } = 30;
-    [ConfigurationKeyName("WEBHOOK_DISABLE_AFTER_DAYS")] public int WebhookDisableAfterDays { get; set; } = 5;
+    [ConfigurationKeyName("WEBHOOK_DISABLE_AFTER_DAYS")] public double WebhookDisableAfterDays { get; set; } = 5;
     [ConfigurationKeyName("CIRCUIT_FAILURE_RATIO")] public double CircuitFailureRatio { get; set; } = 0.5;
     [ConfigurationKeyName("CIRCUIT_MIN_THROUGHPUT")] public int CircuitMinimumThroughput { get; set; } = 20;
     [ConfigurationKeyName("CIRCUIT_BREAK_SECONDS")] public int CircuitBreakSeconds { get; set; } = 30;
@@ -73,7 +73,7 @@ public sealed class IntegracoesSettings
         if (CircuitMinimumThroughput < 2) errors.Add("INTEGRACOES_CIRCUIT_MIN_THROUGHPUT must be at least 2.");
         if (CircuitBreakSeconds is < 1 or > 3_600) errors.Add("INTEGRACOES_CIRCUIT_BREAK_SECONDS must be between 1 and 3600.");
         if (DeliveryLogRetentionDays < 1) errors.Add("INTEGRACOES_DELIVERY_LOG_RETENTION_DAYS must be positive.");
-        if (WebhookDisableAfterDays < 1) errors.Add("INTEGRACOES_WEBHOOK_DISABLE_AFTER_DAYS must be positive.");
+        if (WebhookDisableAfterDays <= 0) errors.Add("INTEGRACOES_WEBHOOK_DISABLE_AFTER_DAYS must be positive.");
         return errors;
     }
 

@@ -13,6 +13,9 @@ namespace Integracoes.IntegrationTests;
 /// </summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
+    /// <summary>How long a subscription may fail before it is disabled, shortened so a test can watch it happen.</summary>
+    public static readonly TimeSpan DisableAfter = TimeSpan.FromSeconds(3);
+
     public const string EncryptionKey = "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktMzJieXQ=";
 
     public PostgresServer Postgres { get; private set; } = null!;
@@ -32,7 +35,8 @@ public sealed class ClusterFixture : IAsyncLifetime
         var serviceId = builder.Options.ServiceId;
         var dataSource = DataSource;
         builder.ConfigureSilo((_, silo) => silo.AddIntegracoesGrains(new GrainHostSettings(
-            dataSource, EncryptionKey, "127.0.0.1", new GrainLimits(MaxServicesPerInstance: 5), clusterId, serviceId)));
+            dataSource, EncryptionKey, "127.0.0.1", new GrainLimits(MaxServicesPerInstance: 5), clusterId, serviceId,
+            new Grains.Webhooks.DeliverySettings(DisableAfterFailingDays: DisableAfter.TotalDays))));
         builder.ConfigureClient(client => client.UseAdoNetClustering(o =>
         {
             o.Invariant = GrainHostingExtensions.AdoNetInvariant;

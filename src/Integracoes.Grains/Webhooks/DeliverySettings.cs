@@ -5,7 +5,7 @@ public sealed record DeliverySettings(
     int MaxSubscriptionsPerInstance = 100,
     int MaxEventBytes = 256 * 1024,
     int LogRetentionDays = 30,
-    int DisableAfterFailingDays = 5,
+    double DisableAfterFailingDays = 5,
     int MaxInMemoryPerSubscription = 5_000,
     double CircuitFailureRatio = 0.5,
     int CircuitMinimumThroughput = 20,
