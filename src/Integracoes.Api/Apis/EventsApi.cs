@@ -65,8 +65,8 @@ public static class EventsApi
     {
         if (!Paging.TryRead(http.Request, out var limit, out var offset, out var error)) return Problems.Invalid(error.Field, error.Message);
         var status = http.Request.Query["status"].ToString() is { Length: > 0 } s ? s : null;
-        if (status is not (null or "pendente" or "entregue" or "falha" or "rejeitada"))
-            return Problems.Invalid("status", "status must be pendente, entregue, falha or rejeitada.");
+        if (status is not (null or "pendente" or "entregue" or "falha" or "rejeitada" or "cancelada"))
+            return Problems.Invalid("status", "status must be pendente, entregue, falha, rejeitada or cancelada.");
         long? servicoId = null;
         if (http.Request.Query["servico_id"].ToString() is { Length: > 0 } raw)
         {

@@ -81,6 +81,11 @@ public sealed class WebhookSender(IHttpClientFactory httpClientFactory, TimeProv
         {
             return Failure(started, $"network error: {e.Message}");
         }
+        catch (Exception e) when (e is IOException or InvalidDataException)
+        {
+            // The receiver broke the connection mid-body or sent a body that does not decode.
+            return Failure(started, $"network error: {e.Message}");
+        }
     }
 
     public static AttemptOutcome Classify(int status) => status switch
@@ -115,7 +120,8 @@ public sealed class WebhookSender(IHttpClientFactory httpClientFactory, TimeProv
         {
             read += n;
         }
-        return read == 0 ? null : Encoding.UTF8.GetString(buffer, 0, read);
+        // PostgreSQL text cannot hold NUL: a receiver must not be able to make the attempt log unwritable.
+        return read == 0 ? null : Encoding.UTF8.GetString(buffer, 0, read).Replace('\0', '\uFFFD');
     }
 
     private static AttemptResult Failure(long started, string error) =>

@@ -27,6 +27,8 @@ public sealed class EventPublisherGrain(
         var instance = this.GetPrimaryKeyString();
         if (!EventCatalog.IsValidName(request.Evento))
             return Outcome<PublishResult>.Invalid("evento", "evento must be an event name (letters, digits, '_', '.', '-').");
+        if (!IsJson(request.DadosJson))
+            return Outcome<PublishResult>.Invalid("dados", "dados must be valid JSON.");
         if (System.Text.Encoding.UTF8.GetByteCount(request.DadosJson) > settings.MaxEventBytes)
             return Outcome<PublishResult>.Invalid("dados", $"dados must be at most {settings.MaxEventBytes} bytes.");
         if (request.Prioridade is < -100 or > 100)
@@ -42,6 +44,20 @@ public sealed class EventPublisherGrain(
             return await GrainFactory.GetGrain<IIdempotentPublishGrain>(IdempotentPublishGrain.KeyOf(instance, request.IdempotencyKey)).PublishOnceAsync(request);
         }
         return Outcome<PublishResult>.Ok(await PublishCoreAsync(GrainFactory, ledger, queueIds, time, instance, request));
+    }
+
+    private static bool IsJson(string text)
+    {
+        try
+        {
+            using var _ = System.Text.Json.JsonDocument.Parse(text, new System.Text.Json.JsonDocumentOptions { MaxDepth = 64 });
+            // PostgreSQL json cannot store the NUL escape; refuse it here rather than fail the commit.
+            return !text.Contains("\\u0000", StringComparison.Ordinal);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return false;
+        }
     }
 
     internal static async Task<PublishResult> PublishCoreAsync(
@@ -100,6 +116,8 @@ public sealed class IdempotentPublishGrain(
         }
         _first = await EventPublisherGrain.PublishCoreAsync(GrainFactory, ledger, queueIds, time, instance, request);
         _firstAt = now;
+        // One activation per key would pile up at high rates; PostgreSQL remembers the answer.
+        DeactivateOnIdle();
         return Outcome<PublishResult>.Ok(_first);
     }
 }

@@ -66,15 +66,22 @@ public sealed class WebhookSubscriptionGrain(
 
     // Deliveries known to this activation: due ones wait in _ready (priority order), later ones in _waiting.
     private readonly PriorityQueue<QueuedDelivery, (int, long)> _ready = new();
-    private readonly List<QueuedDelivery> _waiting = [];
+    private readonly PriorityQueue<QueuedDelivery, DateTimeOffset> _waiting = new();
 
     // Deliveries the open circuit turned away: they go out as soon as the endpoint answers again.
     private readonly List<QueuedDelivery> _parked = [];
     private readonly HashSet<long> _known = [];
-    private readonly HashSet<long> _finished = [];
+
+    // When this activation finished each row: a reload whose query started before that moment may have
+    // read the row while it was still pending, so its copy is ignored (see ReloadAsync).
+    private readonly Dictionary<long, DateTimeOffset> _finished = [];
+    private readonly SemaphoreSlim _stateWrites = new(1, 1);
     private int _inFlight;
     private bool _overflow;
     private bool _backstopRegistered;
+    private bool _backstopUpdating;
+    private List<string> _secrets = [];
+    private Uri? _url;
     private IGrainTimer? _timer;
     private DateTimeOffset _timerDue = DateTimeOffset.MaxValue;
     private Polly.ResiliencePipeline<AttemptResult>? _breaker;
@@ -91,8 +98,12 @@ public sealed class WebhookSubscriptionGrain(
     {
         if (state.State.Exists)
         {
+            // A reminder may survive from an activation that crashed: assume it exists so an idle
+            // subscription removes it instead of being woken every minute forever.
+            _backstopRegistered = true;
             ConfigureResilience();
             await ReloadAsync();
+            Pump();
         }
     }
 
@@ -114,7 +125,7 @@ public sealed class WebhookSubscriptionGrain(
         state.State.CreatedAt = time.GetUtcNow();
         state.State.EncryptedSecret = protector.Protect(secret);
         Apply(definition);
-        await state.WriteStateAsync();
+        await SaveAsync();
         ConfigureResilience();
         return Outcome<WebhookWithSecret>.Ok(new WebhookWithSecret(ToView(), secret));
     }
@@ -133,7 +144,7 @@ public sealed class WebhookSubscriptionGrain(
             state.State.MotivoDesativacao = null;
             state.State.FailingSince = null;
         }
-        await state.WriteStateAsync();
+        await SaveAsync();
         ConfigureResilience();
         if (reactivated) await ReloadAsync();
         Pump();
@@ -143,12 +154,22 @@ public sealed class WebhookSubscriptionGrain(
     public async Task<bool> DeleteAsync(string instance)
     {
         if (!Owns(instance)) return false;
-        await state.ClearStateAsync();
-        state.State = new WebhookSubscriptionState();
+        await _stateWrites.WaitAsync();
+        try
+        {
+            await state.ClearStateAsync();
+            state.State = new WebhookSubscriptionState();
+        }
+        finally
+        {
+            _stateWrites.Release();
+        }
         _ready.Clear();
         _waiting.Clear();
         _parked.Clear();
         _known.Clear();
+        // Its pending deliveries have nowhere to go: close them so the sweeper stops finding them.
+        await queries.CancelPendingAsync(Id);
         await UnregisterBackstopAsync();
         DeactivateOnIdle();
         return true;
@@ -164,7 +185,8 @@ public sealed class WebhookSubscriptionGrain(
         state.State.PreviousSecretExpiresAt = time.GetUtcNow().AddHours(24);
         state.State.EncryptedSecret = protector.Protect(secret);
         state.State.UpdatedAt = time.GetUtcNow();
-        await state.WriteStateAsync();
+        await SaveAsync();
+        ConfigureResilience();
         return Outcome<WebhookWithSecret>.Ok(new WebhookWithSecret(ToView(), secret));
     }
 
@@ -206,7 +228,7 @@ public sealed class WebhookSubscriptionGrain(
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        if (!state.State.Exists)
+        if (!state.State.Exists || !state.State.Ativo)
         {
             await UnregisterBackstopAsync();
             return;
@@ -215,23 +237,36 @@ public sealed class WebhookSubscriptionGrain(
         Pump();
     }
 
-    /// <summary>Loads pending rows from PostgreSQL that this activation does not hold yet.</summary>
+    /// <summary>Loads due pending rows from PostgreSQL that this activation does not hold yet.</summary>
     private async Task ReloadAsync()
     {
         if (!state.State.Exists || !state.State.Ativo) return;
-        var limit = settings.MaxInMemoryPerSubscription;
-        var rows = await queries.LoadPendingAsync(Id, time.GetUtcNow().AddDays(30), limit);
+        var room = settings.MaxInMemoryPerSubscription - _known.Count;
+        if (room <= 0)
+        {
+            _overflow = true;
+            return;
+        }
+        var started = time.GetUtcNow();
+        // Only what is due soon: later retries stay in PostgreSQL until the sweeper or the backstop finds them due.
+        var rows = await queries.LoadPendingAsync(Id, started.AddMinutes(1), room, [.. _known]);
         foreach (var row in rows)
         {
+            if (_finished.TryGetValue(row.Id, out var finishedAt) && finishedAt >= started) continue;
             Track(new QueuedDelivery(row.Id, row.EventoId, row.Evento, row.DadosJson, row.CreatedAt, row.Prioridade, row.Tentativas, row.ProximaTentativa));
         }
-        _overflow |= rows.Count >= limit;
+        _overflow = rows.Count >= room;
+
+        // Entries older than any reload still running are no longer needed.
+        foreach (var old in _finished.Where(f => f.Value < started.AddMinutes(-2)).Select(f => f.Key).ToList())
+        {
+            _finished.Remove(old);
+        }
     }
 
     private void Track(QueuedDelivery delivery)
     {
-        // _finished guards against a reload whose query ran before this activation finished the row.
-        if (!state.State.Exists || _known.Contains(delivery.QueueId) || _finished.Contains(delivery.QueueId)) return;
+        if (!state.State.Exists || _known.Contains(delivery.QueueId)) return;
         if (_known.Count >= settings.MaxInMemoryPerSubscription)
         {
             // It is in PostgreSQL; it is loaded when memory frees up.
@@ -240,7 +275,7 @@ public sealed class WebhookSubscriptionGrain(
         }
         _known.Add(delivery.QueueId);
         if (delivery.ProximaTentativa <= time.GetUtcNow()) Ready(delivery);
-        else _waiting.Add(delivery);
+        else _waiting.Enqueue(delivery, delivery.ProximaTentativa);
     }
 
     private void Ready(QueuedDelivery delivery) => _ready.Enqueue(delivery, (-delivery.Prioridade, delivery.QueueId));
@@ -252,16 +287,12 @@ public sealed class WebhookSubscriptionGrain(
     {
         if (!state.State.Exists || !state.State.Ativo) return;
         var now = time.GetUtcNow();
-        for (var i = _waiting.Count - 1; i >= 0; i--)
+        while (_waiting.TryPeek(out var waiting, out var due) && due <= now)
         {
-            if (_waiting[i].ProximaTentativa <= now)
-            {
-                Ready(_waiting[i]);
-                _waiting.RemoveAt(i);
-            }
+            _waiting.Dequeue();
+            Ready(waiting);
         }
-
-        if (_parked.Count > 0 && _circuit!.CircuitState == CircuitState.Closed)
+        if (_parked.Count > 0 && (_circuit!.CircuitState == CircuitState.Closed || now >= _circuitRetryAt))
         {
             _parked.ForEach(Ready);
             _parked.Clear();
@@ -295,76 +326,98 @@ public sealed class WebhookSubscriptionGrain(
             _ = DeliverAsync(delivery);
         }
 
-        for (var i = _parked.Count - 1; i >= 0; i--)
-        {
-            if (_parked[i].ProximaTentativa <= now)
-            {
-                Ready(_parked[i]);
-                _parked.RemoveAt(i);
-            }
-        }
-
         if (_ready.Count == 0 && _waiting.Count == 0 && _parked.Count == 0 && _inFlight == 0 && _overflow)
         {
             _overflow = false;
             _ = WakeAsync(null);
         }
-        var next = _waiting.Concat(_parked).Select(d => (DateTimeOffset?)d.ProximaTentativa).Append(wakeAt).Min();
+        DateTimeOffset? next = wakeAt;
+        if (_waiting.TryPeek(out _, out var earliest) && (next is null || earliest < next)) next = earliest;
+        if (_parked.Count > 0 && (next is null || _circuitRetryAt < next)) next = _circuitRetryAt;
         ScheduleTimer(next);
         _ = UpdateBackstopAsync();
     }
 
+    /// <summary>
+    /// One attempt. Never throws: every path gives the concurrency slot back exactly once and leaves the
+    /// delivery either finished (its final state committed), waiting for a retry, or parked.
+    /// </summary>
     private async Task DeliverAsync(QueuedDelivery delivery)
     {
         var attempt = delivery.Tentativas + 1;
-        AttemptResult result;
+        QueuedDelivery? keep = null;
         try
         {
-            result = await _breaker!.ExecuteAsync(static (args, ct) => new ValueTask<AttemptResult>(args.sender.SendAsync(args.message, ct)),
-                (sender, message: Message(delivery)));
-        }
-        catch (BrokenCircuitException open)
-        {
-            // Not attempted: the endpoint is failing. Park it without spending an attempt; it goes out when
-            // the circuit closes, or at the latest when the break ends.
-            _inFlight--;
-            _circuitRetryAt = time.GetUtcNow() + (open.RetryAfter ?? TimeSpan.FromSeconds(settings.CircuitBreakSeconds));
-            _parked.Add(delivery with { ProximaTentativa = _circuitRetryAt });
-            Pump();
-            return;
-        }
+            AttemptResult result;
+            try
+            {
+                result = await _breaker!.ExecuteAsync(static (args, ct) => new ValueTask<AttemptResult>(args.sender.SendAsync(args.message, ct)),
+                    (sender, message: Message(delivery)));
+            }
+            catch (BrokenCircuitException open)
+            {
+                // Not attempted: the endpoint is failing. Park it without spending an attempt; it goes out
+                // when the circuit closes, or at the latest when the break ends.
+                _circuitRetryAt = time.GetUtcNow() + (open.RetryAfter ?? TimeSpan.FromSeconds(settings.CircuitBreakSeconds));
+                _parked.Add(delivery);
+                return;
+            }
+            catch (Exception e)
+            {
+                logger.LogError(e, "Attempt {Attempt} of queue item {QueueId} failed unexpectedly", attempt, delivery.QueueId);
+                result = new AttemptResult(AttemptOutcome.Retry, null, 0, null, "internal error: " + e.GetType().Name, null);
+            }
+            if (!state.State.Exists) return;
 
-        var now = time.GetUtcNow();
-        var (transition, next) = Plan(delivery, attempt, result, now);
-        try
-        {
-            await ledger.RecordAsync(new AttemptRecord(state.State.Instance, Id, delivery.QueueId, delivery.EventId, delivery.Evento, attempt,
-                result.StatusCode, result.Outcome == AttemptOutcome.Delivered, result.DurationMs, result.ResponseBody, result.Error, now, transition));
-        }
-        catch (Exception e)
-        {
-            // PostgreSQL is unreachable: keep the delivery and try again later (at least once, never lost).
-            logger.LogError(e, "Could not record attempt {Attempt} of queue item {QueueId}; retrying in 5 s", attempt, delivery.QueueId);
-            _inFlight--;
-            _waiting.Add(delivery with { ProximaTentativa = now.AddSeconds(5) });
-            Pump();
-            return;
-        }
+            var now = time.GetUtcNow();
+            var (transition, next) = Plan(delivery, attempt, result, now);
+            var record = new AttemptRecord(state.State.Instance, Id, delivery.QueueId, delivery.EventId, delivery.Evento, attempt,
+                result.StatusCode, result.Outcome == AttemptOutcome.Delivered, result.DurationMs, result.ResponseBody, Clean(result.Error), now, transition);
+            await RecordUntilCommittedAsync(record);
 
-        _inFlight--;
-        if (next is not null)
-        {
-            _waiting.Add(next);
+            if (next is not null)
+            {
+                keep = next;
+            }
+            else
+            {
+                _known.Remove(delivery.QueueId);
+                _finished[delivery.QueueId] = time.GetUtcNow();
+            }
+            _ = AfterAttemptAsync(delivery, attempt, result, transition, now);
         }
-        else
+        finally
         {
-            _known.Remove(delivery.QueueId);
-            if (_finished.Count > 100_000) _finished.Clear();
-            _finished.Add(delivery.QueueId);
+            _inFlight--;
+            if (keep is not null) _waiting.Enqueue(keep, keep.ProximaTentativa);
+            Pump();
         }
-        await AfterAttemptAsync(delivery, attempt, result, transition, now);
-        Pump();
     }
+
+    /// <summary>
+    /// The attempt happened, so its record must be kept: retry the commit (never the HTTP call) until
+    /// PostgreSQL takes it. The slot stays taken meanwhile, which also slows sending while the database is down.
+    /// </summary>
+    private async Task RecordUntilCommittedAsync(AttemptRecord record)
+    {
+        var wait = TimeSpan.FromSeconds(1);
+        while (true)
+        {
+            try
+            {
+                await ledger.RecordAsync(record);
+                return;
+            }
+            catch (Exception e)
+            {
+                logger.LogError(e, "Could not record attempt {Attempt} of queue item {QueueId}; retrying in {Wait}", record.Tentativa, record.QueueId, wait);
+                await Task.Delay(wait);
+                wait = TimeSpan.FromSeconds(Math.Min(30, wait.TotalSeconds * 2));
+            }
+        }
+    }
+
+    private static string? Clean(string? text) => text?.Replace('\0', '\uFFFD');
 
     /// <summary>The queue item's state after an attempt, and the delivery to keep when it will be retried.</summary>
     private (QueueTransition Transition, QueuedDelivery? Next) Plan(QueuedDelivery delivery, int attempt, AttemptResult result, DateTimeOffset now)
@@ -387,12 +440,26 @@ public sealed class WebhookSubscriptionGrain(
 
     private async Task AfterAttemptAsync(QueuedDelivery delivery, int attempt, AttemptResult result, QueueTransition transition, DateTimeOffset now)
     {
+        try
+        {
+            await TrackOutcomeAsync(delivery, attempt, result, transition, now);
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Could not update webhook {WebhookId} after attempt {Attempt} of queue item {QueueId}", Id, attempt, delivery.QueueId);
+        }
+    }
+
+    /// <summary>Failure streaks, the 5-day and 410 disabling, and the operational events.</summary>
+    private async Task TrackOutcomeAsync(QueuedDelivery delivery, int attempt, AttemptResult result, QueueTransition transition, DateTimeOffset now)
+    {
+        if (!state.State.Exists) return;
         if (result.Outcome == AttemptOutcome.Delivered)
         {
             if (state.State.FailingSince is not null)
             {
                 state.State.FailingSince = null;
-                await state.WriteStateAsync();
+                await SaveAsync();
             }
             return;
         }
@@ -417,7 +484,7 @@ public sealed class WebhookSubscriptionGrain(
         else if (state.State.FailingSince is null)
         {
             state.State.FailingSince = now;
-            await state.WriteStateAsync();
+            await SaveAsync();
         }
         else if (now - state.State.FailingSince > TimeSpan.FromDays(settings.DisableAfterFailingDays))
         {
@@ -431,7 +498,7 @@ public sealed class WebhookSubscriptionGrain(
         state.State.Ativo = false;
         state.State.MotivoDesativacao = reason;
         state.State.UpdatedAt = time.GetUtcNow();
-        await state.WriteStateAsync();
+        await SaveAsync();
         await GrainFactory.GetGrain<IWebhookRegistryGrain>(state.State.Instance).SetActiveAsync(Id, false);
         logger.LogWarning("Webhook {WebhookId} of {Instance} disabled: {Reason}", Id, state.State.Instance, reason);
         await EmitAsync(EventCatalog.WebhookDisabled, new JsonObject { ["webhook_id"] = Id, ["nome"] = state.State.Nome, ["motivo"] = reason });
@@ -472,18 +539,35 @@ public sealed class WebhookSubscriptionGrain(
         }, new GrainTimerCreationOptions(due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan) { KeepAlive = true, Interleave = true });
     }
 
-    /// <summary>The reminder exists exactly while there is pending work, so a crash never strands it.</summary>
+    /// <summary>The reminder exists exactly while there is pending work, so a crash never strands it. One change at a time.</summary>
     private async Task UpdateBackstopAsync()
     {
-        var pending = _known.Count > 0 || _overflow;
-        if (pending && !_backstopRegistered)
+        if (_backstopUpdating) return;
+        _backstopUpdating = true;
+        try
         {
-            _backstopRegistered = true;
-            await this.RegisterOrUpdateReminder(BackstopReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+            while (true)
+            {
+                var pending = state.State.Exists && state.State.Ativo && (_known.Count > 0 || _overflow);
+                if (pending == _backstopRegistered) return;
+                if (pending)
+                {
+                    await this.RegisterOrUpdateReminder(BackstopReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+                    _backstopRegistered = true;
+                }
+                else
+                {
+                    await UnregisterBackstopAsync();
+                }
+            }
         }
-        else if (!pending && _backstopRegistered)
+        catch (Exception e)
         {
-            await UnregisterBackstopAsync();
+            logger.LogWarning(e, "Could not update the backstop reminder of webhook {WebhookId}", Id);
+        }
+        finally
+        {
+            _backstopUpdating = false;
         }
     }
 
@@ -502,13 +586,23 @@ public sealed class WebhookSubscriptionGrain(
     private WebhookMessage Message(QueuedDelivery delivery)
     {
         var s = state.State;
-        var secrets = new List<string> { protector.Unprotect(s.EncryptedSecret) };
-        if (s.EncryptedPreviousSecret is not null && s.PreviousSecretExpiresAt > time.GetUtcNow())
-        {
-            secrets.Add(protector.Unprotect(s.EncryptedPreviousSecret));
-        }
-        return new WebhookMessage(delivery.EventId.ToString(), delivery.Evento, Envelope(s.Instance, delivery), new Uri(s.Url), s.Headers, secrets,
+        var secrets = s.PreviousSecretExpiresAt > time.GetUtcNow() ? _secrets : _secrets.Take(1).ToList();
+        return new WebhookMessage(delivery.EventId.ToString(), delivery.Evento, Envelope(s.Instance, delivery), _url!, s.Headers, secrets,
             TimeSpan.FromSeconds(s.Timeout));
+    }
+
+    /// <summary>Serialises grain-state writes: deliveries run concurrently and two overlapping writes would conflict on the etag.</summary>
+    private async Task SaveAsync()
+    {
+        await _stateWrites.WaitAsync();
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        finally
+        {
+            _stateWrites.Release();
+        }
     }
 
     /// <summary>The body every destination receives: <c>{"id","event","instance","data","date_time"}</c>, data byte for byte as published.</summary>
@@ -547,7 +641,8 @@ public sealed class WebhookSubscriptionGrain(
         if (d.Headers.Count > 50) return ("headers", "at most 50 headers.");
         foreach (var (name, value) in d.Headers)
         {
-            if (!Abstractions.Services.ServiceDefinitionRules.IsHeaderName(name) || name.StartsWith("webhook-", StringComparison.OrdinalIgnoreCase))
+            if (!Abstractions.Services.ServiceDefinitionRules.IsHeaderName(name) || ReservedHeaders.Contains(name)
+                || name.StartsWith("webhook-", StringComparison.OrdinalIgnoreCase) || name.StartsWith("content-", StringComparison.OrdinalIgnoreCase))
                 return ("headers", $"'{Truncate(name)}' is not a header name this hub may send.");
             if (value.Length > 4_096 || value.Any(c => c is '\r' or '\n' or '\0')) return ($"headers.{name}", "header values must be at most 4096 characters without line breaks.");
         }
@@ -573,6 +668,13 @@ public sealed class WebhookSubscriptionGrain(
 
     private void ConfigureResilience()
     {
+        // Decrypted once per configuration change, not once per attempt.
+        _secrets = [protector.Unprotect(state.State.EncryptedSecret)];
+        if (state.State.EncryptedPreviousSecret is { } previous)
+        {
+            _secrets.Add(protector.Unprotect(previous));
+        }
+        _url = new Uri(state.State.Url);
         _circuit = new CircuitBreakerStateProvider();
         var builder = new Polly.ResiliencePipelineBuilder<AttemptResult> { TimeProvider = time };
         _breaker = Polly.CircuitBreakerResiliencePipelineBuilderExtensions.AddCircuitBreaker(builder, new CircuitBreakerStrategyOptions<AttemptResult>
@@ -597,6 +699,13 @@ public sealed class WebhookSubscriptionGrain(
             })
             : null;
     }
+
+    /// <summary>Headers that would change routing, framing or the signature: never settable per subscription.</summary>
+    private static readonly HashSet<string> ReservedHeaders = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Host", "Connection", "Transfer-Encoding", "Keep-Alive", "Proxy-Connection", "Upgrade", "TE", "Trailer",
+        "Expect", "X-Webhook-Signature", "X-Webhook-Event",
+    };
 
     private bool Owns(string instance) => state.State.Exists && state.State.Instance == instance;
 

@@ -17,7 +17,7 @@ public sealed class DeliveryLedger : IAsyncDisposable
     private const int MaxBatch = 2_000;
     private readonly NpgsqlDataSource _dataSource;
     private readonly ILogger<DeliveryLedger> _logger;
-    private readonly Channel<Work> _channel = Channel.CreateBounded<Work>(new BoundedChannelOptions(100_000)
+    private readonly Channel<Work> _channel = Channel.CreateBounded<Work>(new BoundedChannelOptions(20_000)
     {
         SingleReader = true,
         FullMode = BoundedChannelFullMode.Wait,
@@ -58,7 +58,7 @@ public sealed class DeliveryLedger : IAsyncDisposable
                 await CommitAsync(batch);
                 foreach (var work in batch) work.Done.TrySetResult();
             }
-            catch (Exception e) when (batch.Count > 1)
+            catch (PostgresException e) when (batch.Count > 1 && IsDataError(e))
             {
                 _logger.LogWarning(e, "Group commit of {Count} items failed; retrying them one by one", batch.Count);
                 foreach (var work in batch)
@@ -80,6 +80,12 @@ public sealed class DeliveryLedger : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Data errors (class 22, 23) belong to one item and are worth isolating; anything else (connection,
+    /// timeout, server down) would fail every item alike, so the batch fails at once and callers retry.
+    /// </summary>
+    private static bool IsDataError(PostgresException e) => e.SqlState.StartsWith("22", StringComparison.Ordinal) || e.SqlState.StartsWith("23", StringComparison.Ordinal);
 
     private async Task CommitAsync(IReadOnlyList<Work> batch)
     {

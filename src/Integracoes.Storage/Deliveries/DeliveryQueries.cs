@@ -12,19 +12,31 @@ public sealed class DeliveryQueries(NpgsqlDataSource dataSource)
         """;
 
     /// <summary>Pending deliveries of one destination, highest priority first, that are due before <paramref name="horizon"/>.</summary>
-    public async Task<List<QueueItemRow>> LoadPendingAsync(long destinationId, DateTimeOffset horizon, int limit, CancellationToken ct = default)
+    public async Task<List<QueueItemRow>> LoadPendingAsync(
+        long destinationId, DateTimeOffset horizon, int limit, long[] excluding, CancellationToken ct = default)
     {
         await using var command = dataSource.CreateCommand($"""
             SELECT {QueueColumns}
             FROM integracoes_filas f JOIN integracoes_eventos e ON e.id = f.evento_id
             WHERE f.servico_id = @id AND f.status = 'pendente' AND f.proxima_tentativa <= @horizon
+              AND NOT (f.id = ANY(@excluding))
             ORDER BY f.prioridade DESC, f.id
             LIMIT @limit
             """);
         command.Parameters.AddWithValue("id", destinationId);
+        command.Parameters.AddWithValue("excluding", excluding);
         command.Parameters.AddWithValue("horizon", horizon.UtcDateTime);
         command.Parameters.AddWithValue("limit", limit);
         return await ReadQueueAsync(command, ct);
+    }
+
+    /// <summary>Closes the pending deliveries of a deleted destination.</summary>
+    public async Task<int> CancelPendingAsync(long destinationId, CancellationToken ct = default)
+    {
+        await using var command = dataSource.CreateCommand(
+            "UPDATE integracoes_filas SET status = 'cancelada', updated_at = now() WHERE servico_id = @id AND status = 'pendente'");
+        command.Parameters.AddWithValue("id", destinationId);
+        return await command.ExecuteNonQueryAsync(ct);
     }
 
     /// <summary>Destinations with deliveries due now: what a restarted cluster must wake up.</summary>

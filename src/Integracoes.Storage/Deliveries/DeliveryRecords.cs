@@ -9,7 +9,10 @@ public static class QueueStatus
     /// <summary>A final 4xx from the receiver: not retried, and not counted as a dead letter.</summary>
     public const string Rejected = "rejeitada";
 
-    public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal) { Pending, Delivered, DeadLetter, Rejected };
+    /// <summary>The destination was deleted before the delivery went out.</summary>
+    public const string Cancelled = "cancelada";
+
+    public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal) { Pending, Delivered, DeadLetter, Rejected, Cancelled };
 }
 
 /// <summary>One (event, destination) pair to queue.</summary>
