@@ -357,6 +357,60 @@ public sealed class WebhookDeliveryTests(SiloFixture fixture)
     }
 
     [Fact]
+    public async Task Receivers_that_break_the_connection_or_answer_nul_bytes_are_retried_and_logged()
+    {
+        var calls = 0;
+        await using var receiver = await LocalHttpServer.StartAsync(app => app.MapPost("/hook", async (HttpContext context) =>
+        {
+            switch (Interlocked.Increment(ref calls))
+            {
+                case 1:
+                    // Headers promise a body that never comes: the connection is cut mid-response.
+                    context.Response.ContentLength = 1_000;
+                    await context.Response.WriteAsync("partial");
+                    await context.Response.Body.FlushAsync();
+                    context.Abort();
+                    return;
+                case 2:
+                    context.Response.StatusCode = 500;
+                    await context.Response.WriteAsync("erro\0binario");
+                    return;
+                default:
+                    context.Response.StatusCode = 200;
+                    return;
+            }
+        }));
+        using var http = await InstanceAsync("wh-hostile");
+        var (id, _) = await SubscribeAsync(http, receiver.Url("/hook"), new JsonObject { ["retry_config"] = new JsonObject { ["agenda_segundos"] = new JsonArray(0, 1, 1, 1) } });
+
+        await PublishAsync(http, "nfe_importada", new { n = 1 });
+        await Eventually.TrueAsync(async () => (await QueueItemAsync(http, $"entregue&servico_id={id}")).ValueKind == JsonValueKind.Object, Patience, "delivery");
+        var logs = JsonDocument.Parse(await http.GetStringAsync($"api/webhooks/{id}/logs/")).RootElement;
+
+        Assert.Equal(3, logs.GetProperty("count").GetInt32());
+        Assert.Contains("erro", logs.GetProperty("results")[1].GetProperty("resposta").GetString());
+    }
+
+    [Fact]
+    public async Task Deleting_a_subscription_cancels_its_pending_deliveries()
+    {
+        using var http = await InstanceAsync("wh-delete");
+        var (id, _) = await SubscribeAsync(http, $"http://127.0.0.1:{LocalHttpServer.FreePort()}/hook", new JsonObject
+        {
+            ["retry_config"] = new JsonObject { ["agenda_segundos"] = new JsonArray(0, 600) },
+        });
+        await PublishAsync(http, "nfe_importada", new { n = 1 });
+        await Eventually.TrueAsync(async () =>
+            JsonDocument.Parse(await http.GetStringAsync($"api/webhooks/{id}/logs/")).RootElement.GetProperty("count").GetInt32() == 1, Patience, "the first attempt");
+
+        Assert.Equal(HttpStatusCode.NoContent, (await http.DeleteAsync($"api/webhooks/{id}/")).StatusCode);
+
+        var cancelled = JsonDocument.Parse(await http.GetStringAsync($"api/integracoes/filas/?status=cancelada&servico_id={id}")).RootElement;
+        Assert.Equal(1, cancelled.GetProperty("count").GetInt32());
+        await Problem.AssertAsync(await http.GetAsync($"api/webhooks/{id}/"), HttpStatusCode.NotFound);
+    }
+
+    [Fact]
     public async Task The_rate_limit_spaces_deliveries_to_one_endpoint()
     {
         var times = new ConcurrentQueue<long>();
@@ -387,6 +441,9 @@ public sealed class WebhookDeliveryTests(SiloFixture fixture)
     [InlineData("""{"nome":"x","url":"http://127.0.0.1:9/","eventos":"*","secret":"not-a-secret"}""", "secret")]
     [InlineData("""{"nome":"x","url":"http://127.0.0.1:9/","eventos":"*","timeout":0}""", "timeout")]
     [InlineData("""{"nome":"x","url":"http://127.0.0.1:9/","eventos":"*","headers":{"webhook-id":"x"}}""", "headers")]
+    [InlineData("""{"nome":"x","url":"http://127.0.0.1:9/","eventos":"*","headers":{"Host":"intranet"}}""", "headers")]
+    [InlineData("""{"nome":"x","url":"http://127.0.0.1:9/","eventos":"*","headers":{"Transfer-Encoding":"chunked"}}""", "headers")]
+    [InlineData("""{"nome":"x","url":"http://127.0.0.1:9/","eventos":"*","headers":{"X-A":"a\r\nX-B: b"}}""", "headers.X-A")]
     [InlineData("""{"nome":"x","url":"http://127.0.0.1:9/","eventos":"*","retry_config":{"agenda_segundos":[-1]}}""", "retry_config.agenda_segundos")]
     public async Task Bad_subscriptions_get_problem_json_naming_the_field(string json, string field)
     {
