@@ -27,7 +27,10 @@ builder.AddIntegracoesHttp(settings);
 builder.AddIntegracoesTelemetry();
 
 var app = builder.Build();
-app.UseSerilogRequestLogging();
+app.UseSerilogRequestLogging(o => o.GetLevel = (http, elapsedMs, error) =>
+    error is not null || http.Response.StatusCode >= 500 ? Serilog.Events.LogEventLevel.Error
+    : elapsedMs > 1_000 ? Serilog.Events.LogEventLevel.Warning
+    : Serilog.Events.LogEventLevel.Debug);
 app.UseIntegracoesApi();
 app.MapIntegracoesApis();
 app.MapScalarApiReference("/docs").AllowAnonymous();

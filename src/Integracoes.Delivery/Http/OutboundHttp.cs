@@ -19,7 +19,9 @@ public static class OutboundHttp
                 client.Timeout = Timeout.InfiniteTimeSpan;
                 client.DefaultRequestHeaders.UserAgent.ParseAdd("Integracoes/1.0");
             })
-            .ConfigurePrimaryHttpMessageHandler(() => CreateHandler(policy));
+            .ConfigurePrimaryHttpMessageHandler(() => CreateHandler(policy))
+            // Per-request logging handlers cost CPU on every delivery; failures are logged by the callers.
+            .RemoveAllLoggers();
         return services;
     }
 

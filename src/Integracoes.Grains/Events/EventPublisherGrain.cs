@@ -13,7 +13,9 @@ namespace Integracoes.Grains.Events;
 /// answers; the subscriptions are told afterwards (and the sweeper finds the rows if that message is
 /// lost in a crash).
 /// </summary>
-[StatelessWorker]
+// Reentrant: the grain holds no mutable state, and a publish spends most of its time waiting for the
+// group commit; without it each worker would hold one publish at a time and batches would be of one.
+[StatelessWorker, Reentrant]
 public sealed class EventPublisherGrain(
     DeliveryLedger ledger,
     QueueIdAllocator queueIds,

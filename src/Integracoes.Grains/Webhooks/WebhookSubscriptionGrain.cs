@@ -77,6 +77,9 @@ public sealed class WebhookSubscriptionGrain(
     private readonly Dictionary<long, DateTimeOffset> _finished = [];
     private readonly SemaphoreSlim _stateWrites = new(1, 1);
     private int _inFlight;
+
+    // Attempts answered but not yet committed: bounded so a slow or unreachable database slows sending.
+    private int _unrecorded;
     private bool _overflow;
     private bool _backstopRegistered;
     private bool _backstopUpdating;
@@ -98,9 +101,9 @@ public sealed class WebhookSubscriptionGrain(
     {
         if (state.State.Exists)
         {
-            // A reminder may survive from an activation that crashed: assume it exists so an idle
+            // A reminder may survive from an activation that crashed: know about it, so an idle
             // subscription removes it instead of being woken every minute forever.
-            _backstopRegistered = true;
+            _backstopRegistered = await this.GetReminder(BackstopReminder) is not null;
             ConfigureResilience();
             await ReloadAsync();
             Pump();
@@ -235,6 +238,10 @@ public sealed class WebhookSubscriptionGrain(
         }
         await ReloadAsync();
         Pump();
+        if (_known.Count == 0 && !_overflow && _inFlight == 0 && _unrecorded == 0)
+        {
+            await UnregisterBackstopAsync();
+        }
     }
 
     /// <summary>Loads due pending rows from PostgreSQL that this activation does not hold yet.</summary>
@@ -299,7 +306,7 @@ public sealed class WebhookSubscriptionGrain(
         }
 
         DateTimeOffset? wakeAt = null;
-        while (_inFlight < state.State.MaxConcurrency && _ready.Count > 0)
+        while (_inFlight < state.State.MaxConcurrency && _unrecorded < 4 * state.State.MaxConcurrency && _ready.Count > 0)
         {
             var circuit = _circuit!.CircuitState;
             if (circuit is CircuitState.Open or CircuitState.Isolated && now < _circuitRetryAt)
@@ -346,6 +353,8 @@ public sealed class WebhookSubscriptionGrain(
     {
         var attempt = delivery.Tentativas + 1;
         QueuedDelivery? keep = null;
+        var slotHeld = true;
+        var recording = false;
         try
         {
             AttemptResult result;
@@ -369,6 +378,14 @@ public sealed class WebhookSubscriptionGrain(
             }
             if (!state.State.Exists) return;
 
+            // The endpoint answered: its slot is free for the next delivery while this record commits.
+            // The item stays known, so nothing sends it again meanwhile.
+            slotHeld = false;
+            _inFlight--;
+            recording = true;
+            _unrecorded++;
+            Pump();
+
             var now = time.GetUtcNow();
             var (transition, next) = Plan(delivery, attempt, result, now);
             var record = new AttemptRecord(state.State.Instance, Id, delivery.QueueId, delivery.EventId, delivery.Evento, attempt,
@@ -388,7 +405,8 @@ public sealed class WebhookSubscriptionGrain(
         }
         finally
         {
-            _inFlight--;
+            if (slotHeld) _inFlight--;
+            if (recording) _unrecorded--;
             if (keep is not null) _waiting.Enqueue(keep, keep.ProximaTentativa);
             Pump();
         }
@@ -548,17 +566,12 @@ public sealed class WebhookSubscriptionGrain(
         {
             while (true)
             {
+                // Registered as soon as there is pending work; removed only by a reminder tick that finds
+                // none, so a busy subscription whose queue empties between events does not churn the table.
                 var pending = state.State.Exists && state.State.Ativo && (_known.Count > 0 || _overflow);
-                if (pending == _backstopRegistered) return;
-                if (pending)
-                {
-                    await this.RegisterOrUpdateReminder(BackstopReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
-                    _backstopRegistered = true;
-                }
-                else
-                {
-                    await UnregisterBackstopAsync();
-                }
+                if (!pending || _backstopRegistered) return;
+                await this.RegisterOrUpdateReminder(BackstopReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+                _backstopRegistered = true;
             }
         }
         catch (Exception e)
