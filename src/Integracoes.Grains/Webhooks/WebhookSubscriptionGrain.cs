@@ -141,13 +141,23 @@ public sealed class WebhookSubscriptionGrain(
         if (await ValidateAsync(definition) is { } error) return Outcome<WebhookView>.Invalid(error.Field, error.Message);
 
         var reactivated = definition.Ativo && !state.State.Ativo;
+        var before = Copy(state.State);
         Apply(definition);
         if (reactivated)
         {
             state.State.MotivoDesativacao = null;
             state.State.FailingSince = null;
         }
-        await SaveAsync();
+        try
+        {
+            await SaveAsync();
+        }
+        catch
+        {
+            // Nothing unsaved may stay in effect: deliveries would go to a URL the database does not know.
+            state.State = before;
+            throw;
+        }
         ConfigureResilience();
         if (reactivated) await ReloadAsync();
         Pump();
@@ -719,6 +729,9 @@ public sealed class WebhookSubscriptionGrain(
         "Host", "Connection", "Transfer-Encoding", "Keep-Alive", "Proxy-Connection", "Upgrade", "TE", "Trailer",
         "Expect", "X-Webhook-Signature", "X-Webhook-Event",
     };
+
+    private static WebhookSubscriptionState Copy(WebhookSubscriptionState s) =>
+        JsonSerializer.Deserialize<WebhookSubscriptionState>(JsonSerializer.SerializeToUtf8Bytes(s))!;
 
     private bool Owns(string instance) => state.State.Exists && state.State.Instance == instance;
 

@@ -43,8 +43,10 @@ public sealed class DeliveryQueries(NpgsqlDataSource dataSource)
     public async Task<List<long>> DueDestinationsAsync(DateTimeOffset now, int limit, CancellationToken ct = default)
     {
         await using var command = dataSource.CreateCommand("""
-            SELECT DISTINCT servico_id FROM integracoes_filas
+            SELECT servico_id FROM integracoes_filas
             WHERE status = 'pendente' AND proxima_tentativa <= @now
+            GROUP BY servico_id
+            ORDER BY min(proxima_tentativa)
             LIMIT @limit
             """);
         command.Parameters.AddWithValue("now", now.UtcDateTime);
