@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using Integracoes.Api.Apis;
 using Integracoes.Api.Http;
 using Integracoes.Api.Security;
+using Integracoes.Storage.Requests;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
@@ -12,7 +13,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Integracoes.Api;
 
 /// <summary>Settings of the HTTP front end.</summary>
-public sealed record ApiSettings(string AdminKey, long MaxRequestBodyBytes, int MaxEventBytes = 256 * 1024);
+public sealed record ApiSettings(string AdminKey, long MaxRequestBodyBytes, int MaxEventBytes = 256 * 1024, int RequestLogRetentionDays = 90);
 
 /// <summary>Wires the thin HTTP front end: authentication, problem details, JSON and every endpoint group.</summary>
 public static class ApiExtensions
@@ -56,6 +57,10 @@ public static class ApiExtensions
                 c.User.FindFirstValue(Claims.Scope) is "write" or "admin"));
 
         services.AddSingleton(settings);
+        services.AddSingleton(new RequestLogSettings(settings.RequestLogRetentionDays));
+        services.AddSingleton<RequestLogWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<RequestLogWriter>());
+        services.AddSingleton<RequestLogQueries>();
         services.AddIntegracoesHealthChecks();
         services.AddOpenApi();
         return services;
@@ -63,6 +68,7 @@ public static class ApiExtensions
 
     public static WebApplication UseIntegracoesApi(this WebApplication app)
     {
+        app.UseMiddleware<RequestLogMiddleware>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();
@@ -78,6 +84,7 @@ public static class ApiExtensions
         app.MapServicesApi();
         app.MapWebhooksApi();
         app.MapEventsApi();
+        app.MapRequestsApi();
         return app;
     }
 }

@@ -1,0 +1,147 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Integracoes.Storage.Requests;
+
+/// <summary>One API request as recorded: the route template, never the path with ids, bodies or keys.</summary>
+public sealed record RequestLogEntry(
+    string Metodo,
+    string Rota,
+    int Status,
+    double DuracaoMs,
+    string? Ip,
+    string? UserAgent,
+    string? Instance,
+    string? KeyId,
+    DateTimeOffset CreatedAt);
+
+public sealed record RequestLogSettings(int RetentionDays = 90);
+
+/// <summary>
+/// Writes the request log in batches, off the request path: requests only enqueue. When PostgreSQL is
+/// slower than the traffic the channel drops the newest entries (counted in the log) rather than slow
+/// the API down. Also purges entries older than the retention period.
+/// </summary>
+public sealed class RequestLogWriter(NpgsqlDataSource dataSource, RequestLogSettings settings, TimeProvider time, ILogger<RequestLogWriter> logger)
+    : BackgroundService
+{
+    private readonly Channel<RequestLogEntry> _channel = Channel.CreateBounded<RequestLogEntry>(
+        new BoundedChannelOptions(50_000) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
+    private long _dropped;
+    private DateTimeOffset _lastPurge = DateTimeOffset.MinValue;
+
+    public void Record(RequestLogEntry entry)
+    {
+        if (!_channel.Writer.TryWrite(entry))
+        {
+            Interlocked.Increment(ref _dropped);
+        }
+    }
+
+    /// <summary>Waits until everything recorded so far is written (tests and shutdown).</summary>
+    public async Task FlushAsync()
+    {
+        while (_channel.Reader.Count > 0)
+        {
+            await Task.Delay(20);
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<RequestLogEntry>(1_000);
+        while (await _channel.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+        {
+            batch.Clear();
+            while (batch.Count < 1_000 && _channel.Reader.TryRead(out var entry))
+            {
+                batch.Add(entry);
+            }
+            try
+            {
+                await InsertAsync(batch, stoppingToken);
+                await PurgeIfDueAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogWarning(e, "Could not write {Count} request log entries", batch.Count);
+            }
+            if (Interlocked.Exchange(ref _dropped, 0) is > 0 and var dropped)
+            {
+                logger.LogWarning("Dropped {Count} request log entries: the writer could not keep up", dropped);
+            }
+        }
+    }
+
+    private async Task InsertAsync(List<RequestLogEntry> batch, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("""
+            INSERT INTO api_requisicoes (metodo, rota, status, duracao_ms, ip, user_agent, instance, key_id, created_at)
+            SELECT * FROM unnest(@metodo, @rota, @status, @duracao, @ip, @ua, @instance, @key_id, @created_at)
+            """);
+        command.Parameters.Add(Array("metodo", batch.Select(e => e.Metodo), NpgsqlDbType.Text));
+        command.Parameters.Add(Array("rota", batch.Select(e => e.Rota), NpgsqlDbType.Text));
+        command.Parameters.Add(Array("status", batch.Select(e => e.Status), NpgsqlDbType.Integer));
+        command.Parameters.Add(Array("duracao", batch.Select(e => (float)e.DuracaoMs), NpgsqlDbType.Real));
+        command.Parameters.Add(Array("ip", batch.Select(e => e.Ip), NpgsqlDbType.Text));
+        command.Parameters.Add(Array("ua", batch.Select(e => e.UserAgent), NpgsqlDbType.Text));
+        command.Parameters.Add(Array("instance", batch.Select(e => e.Instance), NpgsqlDbType.Text));
+        command.Parameters.Add(Array("key_id", batch.Select(e => e.KeyId), NpgsqlDbType.Text));
+        command.Parameters.Add(Array("created_at", batch.Select(e => e.CreatedAt.UtcDateTime), NpgsqlDbType.TimestampTz));
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    private async Task PurgeIfDueAsync(CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        if (now - _lastPurge < TimeSpan.FromHours(1)) return;
+        _lastPurge = now;
+        await using var command = dataSource.CreateCommand("DELETE FROM api_requisicoes WHERE created_at < @before");
+        command.Parameters.AddWithValue("before", now.AddDays(-settings.RetentionDays).UtcDateTime);
+        var purged = await command.ExecuteNonQueryAsync(ct);
+        if (purged > 0) logger.LogInformation("Purged {Count} request log entries older than {Days} days", purged, settings.RetentionDays);
+    }
+
+    private static NpgsqlParameter Array<T>(string name, IEnumerable<T> values, NpgsqlDbType type) =>
+        new(name, NpgsqlDbType.Array | type) { Value = values.ToArray() };
+}
+
+public sealed record RequestLogRow(long Id, string Metodo, string Rota, int Status, double DuracaoMs, string? Ip, string? UserAgent,
+    string? Instance, string? KeyId, DateTimeOffset CreatedAt);
+
+public sealed class RequestLogQueries(NpgsqlDataSource dataSource)
+{
+    public async Task<(long Count, List<RequestLogRow> Rows)> ListAsync(DateTimeOffset? desde, int? status, int limit, int offset, CancellationToken ct = default)
+    {
+        const string Where = """
+            WHERE (@desde::timestamptz IS NULL OR created_at >= @desde)
+              AND (@status::integer IS NULL OR status = @status)
+            """;
+        await using var count = dataSource.CreateCommand($"SELECT count(*) FROM api_requisicoes {Where}");
+        await using var page = dataSource.CreateCommand($"""
+            SELECT id, metodo, rota, status, duracao_ms, ip, user_agent, instance, key_id, created_at
+            FROM api_requisicoes {Where} ORDER BY created_at DESC, id DESC LIMIT @limit OFFSET @offset
+            """);
+        foreach (var command in new[] { count, page })
+        {
+            command.Parameters.Add(new NpgsqlParameter("desde", NpgsqlDbType.TimestampTz) { Value = desde.HasValue ? desde.Value.UtcDateTime : DBNull.Value });
+            command.Parameters.Add(new NpgsqlParameter("status", NpgsqlDbType.Integer) { Value = (object?)status ?? DBNull.Value });
+        }
+        page.Parameters.AddWithValue("limit", limit);
+        page.Parameters.AddWithValue("offset", offset);
+        var total = (long)(await count.ExecuteScalarAsync(ct))!;
+        var rows = new List<RequestLogRow>();
+        await using var reader = await page.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            rows.Add(new RequestLogRow(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3), Math.Round(reader.GetFloat(4), 2),
+                reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6),
+                reader.IsDBNull(7) ? null : reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetString(8),
+                new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(9), DateTimeKind.Utc))));
+        }
+        return (total, rows);
+    }
+}
