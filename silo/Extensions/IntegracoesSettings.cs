@@ -30,6 +30,7 @@ public sealed class IntegracoesSettings
     [ConfigurationKeyName("CIRCUIT_MIN_THROUGHPUT")] public int CircuitMinimumThroughput { get; set; } = 20;
     [ConfigurationKeyName("CIRCUIT_BREAK_SECONDS")] public int CircuitBreakSeconds { get; set; } = 30;
     [ConfigurationKeyName("REQUEST_LOG_RETENTION_DAYS")] public int RequestLogRetentionDays { get; set; } = 90;
+    [ConfigurationKeyName("RATE_LIMIT_PER_MINUTE")] public int RateLimitPerMinute { get; set; } = 100;
     [ConfigurationKeyName("MIGRATE_ON_START")] public bool MigrateOnStart { get; set; } = true;
     [ConfigurationKeyName("SQL_DIR")] public string? SqlDirectory { get; set; }
 
@@ -73,6 +74,7 @@ public sealed class IntegracoesSettings
         if (CircuitFailureRatio is <= 0 or > 1) errors.Add("INTEGRACOES_CIRCUIT_FAILURE_RATIO must be in (0, 1].");
         if (CircuitMinimumThroughput < 2) errors.Add("INTEGRACOES_CIRCUIT_MIN_THROUGHPUT must be at least 2.");
         if (CircuitBreakSeconds is < 1 or > 3_600) errors.Add("INTEGRACOES_CIRCUIT_BREAK_SECONDS must be between 1 and 3600.");
+        if (RateLimitPerMinute < 0) errors.Add("INTEGRACOES_RATE_LIMIT_PER_MINUTE must be 0 (unlimited) or positive.");
         if (RequestLogRetentionDays < 1) errors.Add("INTEGRACOES_REQUEST_LOG_RETENTION_DAYS must be positive.");
         if (DeliveryLogRetentionDays < 1) errors.Add("INTEGRACOES_DELIVERY_LOG_RETENTION_DAYS must be positive.");
         if (WebhookDisableAfterDays <= 0) errors.Add("INTEGRACOES_WEBHOOK_DISABLE_AFTER_DAYS must be positive.");

@@ -7,13 +7,14 @@ using Integracoes.Api.Security;
 using Integracoes.Storage.Requests;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Integracoes.Api;
 
 /// <summary>Settings of the HTTP front end.</summary>
-public sealed record ApiSettings(string AdminKey, long MaxRequestBodyBytes, int MaxEventBytes = 256 * 1024, int RequestLogRetentionDays = 90);
+public sealed record ApiSettings(string AdminKey, long MaxRequestBodyBytes, int MaxEventBytes = 256 * 1024, int RequestLogRetentionDays = 90, int RateLimitPerMinute = 100);
 
 /// <summary>Wires the thin HTTP front end: authentication, problem details, JSON and every endpoint group.</summary>
 public static class ApiExtensions
@@ -61,6 +62,9 @@ public static class ApiExtensions
         services.AddSingleton<RequestLogWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<RequestLogWriter>());
         services.AddSingleton<RequestLogQueries>();
+        services.AddRateLimiter(o => o.OnRejected = GrainRateLimiter.OnRejectedAsync);
+        services.AddOptions<RateLimiterOptions>().Configure<IGrainFactory, TimeProvider>((o, grains, time) =>
+            o.GlobalLimiter = new GrainRateLimiter(grains, settings.RateLimitPerMinute, time));
         services.AddIntegracoesHealthChecks();
         services.AddOpenApi();
         return services;
@@ -72,6 +76,7 @@ public static class ApiExtensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();
+        app.UseRateLimiter();
         app.UseAuthorization();
         return app;
     }

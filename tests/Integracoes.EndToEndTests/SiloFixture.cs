@@ -44,12 +44,16 @@ public sealed class SiloFixture : IAsyncLifetime
         return http;
     }
 
-    /// <summary>Creates an instance with the admin key and returns its API key.</summary>
-    public async Task<string> CreateInstanceAsync(string name)
+    /// <summary>
+    /// Creates an instance with the admin key and returns its API key. Test instances raise their own
+    /// request limit (unlimited by default here) so that load in a test is not throttled.
+    /// </summary>
+    public async Task<string> CreateInstanceAsync(string name, int rateLimitPerMinute = 0)
     {
         using var admin = Http(AdminKey);
         var response = await admin.PostAsJsonAsync("api/instances", new { name });
         response.EnsureSuccessStatusCode();
+        (await admin.PatchAsJsonAsync($"api/instances/{name}", new { rate_limit_por_minuto = rateLimitPerMinute })).EnsureSuccessStatusCode();
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         return body.RootElement.GetProperty("api_key").GetString()!;
     }

@@ -13,6 +13,21 @@ public interface IInstanceGrain : IGrainWithStringKey
 
     [Alias("Get")]
     Task<InstanceView?> GetAsync();
+
+    /// <summary>Requests per minute for each of the instance's keys; null = the operator's default, 0 = unlimited.</summary>
+    [Alias("SetRateLimit")]
+    Task<InstanceView?> SetRateLimitAsync(int? perMinute);
+}
+
+/// <summary>
+/// A fixed one-minute request budget for one partition (an API key, or a client IP), keyed by the
+/// partition. One activation in the cluster, so the count holds across silos.
+/// </summary>
+[Alias("Integracoes.IRateLimitGrain")]
+public interface IRateLimitGrain : IGrainWithStringKey
+{
+    [Alias("Acquire")]
+    Task<RateLimitDecision> AcquireAsync(int limitPerMinute);
 }
 
 /// <summary>The list of every instance, for operators. A single activation keyed 0.</summary>
@@ -36,4 +51,7 @@ public interface IApiKeyGrain : IGrainWithStringKey
     /// <summary>The key's identity when the secret matches and the key is active; otherwise null.</summary>
     [Alias("Verify"), ReadOnly]
     Task<KeyIdentity?> VerifyAsync(string secret);
+
+    [Alias("SetRateLimit")]
+    Task SetRateLimitAsync(int? perMinute);
 }

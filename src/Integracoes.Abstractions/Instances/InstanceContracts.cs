@@ -16,7 +16,8 @@ public enum KeyScope
 public sealed record InstanceView(
     [property: Id(0)] string Name,
     [property: Id(1)] DateTimeOffset CreatedAt,
-    [property: Id(2)] IReadOnlyList<string> KeyIds);
+    [property: Id(2)] IReadOnlyList<string> KeyIds,
+    [property: Id(3)] int? RateLimitPerMinute = null);
 
 /// <summary>Returned once, when an instance or key is created: the only time the plaintext key exists.</summary>
 [GenerateSerializer, Immutable]
@@ -31,7 +32,16 @@ public sealed record IssuedKey(
 public sealed record KeyIdentity(
     [property: Id(0)] string Instance,
     [property: Id(1)] string KeyId,
-    [property: Id(2)] KeyScope Scope);
+    [property: Id(2)] KeyScope Scope,
+    [property: Id(3)] int? RateLimitPerMinute = null);
+
+/// <summary>One request's share of a per-minute budget.</summary>
+[GenerateSerializer, Immutable]
+public sealed record RateLimitDecision(
+    [property: Id(0)] bool Allowed,
+    [property: Id(1)] int Limit,
+    [property: Id(2)] int Remaining,
+    [property: Id(3)] DateTimeOffset ResetAt);
 
 public static partial class InstanceNames
 {

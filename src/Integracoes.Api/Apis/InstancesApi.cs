@@ -11,7 +11,9 @@ public sealed record CreateInstanceRequest(string? Name);
 
 public sealed record InstanceCreatedResponse(string Name, string KeyId, string ApiKey, string Scope);
 
-public sealed record InstanceResponse(string Name, DateTimeOffset CreatedAt, IReadOnlyList<string> KeyIds);
+public sealed record InstanceResponse(string Name, DateTimeOffset CreatedAt, IReadOnlyList<string> KeyIds, int? RateLimitPorMinuto);
+
+public sealed record UpdateInstanceRequest(int? RateLimitPorMinuto);
 
 /// <summary>Instances (tenants), managed with the operator's admin key.</summary>
 public static class InstancesApi
@@ -22,6 +24,7 @@ public static class InstancesApi
         group.MapPost("/", CreateAsync).WithName("CreateInstance");
         group.MapGet("/", ListAsync).WithName("ListInstances");
         group.MapGet("/{name}", GetAsync).WithName("GetInstance");
+        group.MapPatch("/{name}", UpdateAsync).WithName("UpdateInstance");
         return app;
     }
 
@@ -48,6 +51,19 @@ public static class InstancesApi
         var view = await grains.GetGrain<IInstanceGrain>(name).GetAsync();
         return view is null
             ? Problems.NotFound($"instance '{name}' not found.")
-            : TypedResults.Ok(new InstanceResponse(view.Name, view.CreatedAt, view.KeyIds));
+            : TypedResults.Ok(new InstanceResponse(view.Name, view.CreatedAt, view.KeyIds, view.RateLimitPerMinute));
+    }
+
+    private static async Task<IResult> UpdateAsync(string name, UpdateInstanceRequest body, IGrainFactory grains)
+    {
+        if (!InstanceNames.IsValid(name)) return Problems.NotFound("instance not found.");
+        if (body.RateLimitPorMinuto is not { } limit || limit is < 0 or > 1_000_000)
+        {
+            return Problems.Invalid("rate_limit_por_minuto", "rate_limit_por_minuto is required: requests per minute per key, 0 for unlimited (at most 1000000).");
+        }
+        var view = await grains.GetGrain<IInstanceGrain>(name).SetRateLimitAsync(limit);
+        return view is null
+            ? Problems.NotFound($"instance '{name}' not found.")
+            : TypedResults.Ok(new InstanceResponse(view.Name, view.CreatedAt, view.KeyIds, view.RateLimitPerMinute));
     }
 }

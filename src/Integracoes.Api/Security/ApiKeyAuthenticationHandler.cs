@@ -50,10 +50,17 @@ public sealed class ApiKeyAuthenticationHandler(
         {
             return AuthenticateResult.Fail("unknown or revoked API key");
         }
-        return Success(
-            new Claim(Claims.Instance, identity.Instance),
-            new Claim(Claims.KeyId, identity.KeyId),
-            new Claim(Claims.Scope, identity.Scope.ToString().ToLowerInvariant()));
+        var claims = new List<Claim>
+        {
+            new(Claims.Instance, identity.Instance),
+            new(Claims.KeyId, identity.KeyId),
+            new(Claims.Scope, identity.Scope.ToString().ToLowerInvariant()),
+        };
+        if (identity.RateLimitPerMinute is { } limit)
+        {
+            claims.Add(new Claim(Claims.RateLimit, limit.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        return Success([.. claims]);
     }
 
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
@@ -114,6 +121,7 @@ public static class Claims
     public const string Instance = "integracoes:instance";
     public const string KeyId = "integracoes:key_id";
     public const string Scope = "integracoes:scope";
+    public const string RateLimit = "integracoes:rate_limit";
 }
 
 public static class Policies

@@ -13,6 +13,7 @@ public sealed class ApiKeyState
     public string? Name { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? RevokedAt { get; set; }
+    public int? RateLimitPerMinute { get; set; }
 }
 
 public sealed class ApiKeyGrain(
@@ -43,7 +44,13 @@ public sealed class ApiKeyGrain(
         }
         var presented = SHA256.HashData(Encoding.UTF8.GetBytes(secret));
         return Task.FromResult(CryptographicOperations.FixedTimeEquals(presented, s.SecretHash)
-            ? new KeyIdentity(s.Instance, this.GetPrimaryKeyString(), s.Scope)
+            ? new KeyIdentity(s.Instance, this.GetPrimaryKeyString(), s.Scope, s.RateLimitPerMinute)
             : null);
+    }
+
+    public async Task SetRateLimitAsync(int? perMinute)
+    {
+        state.State.RateLimitPerMinute = perMinute;
+        await state.WriteStateAsync();
     }
 }

@@ -10,6 +10,7 @@ public sealed class InstanceState
     public bool Exists { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public List<string> KeyIds { get; set; } = [];
+    public int? RateLimitPerMinute { get; set; }
 }
 
 public sealed class InstanceGrain(
@@ -38,8 +39,18 @@ public sealed class InstanceGrain(
     }
 
     public Task<InstanceView?> GetAsync() => Task.FromResult(state.State.Exists
-        ? new InstanceView(this.GetPrimaryKeyString(), state.State.CreatedAt, [.. state.State.KeyIds])
+        ? new InstanceView(this.GetPrimaryKeyString(), state.State.CreatedAt, [.. state.State.KeyIds], state.State.RateLimitPerMinute)
         : null);
+
+    public async Task<InstanceView?> SetRateLimitAsync(int? perMinute)
+    {
+        if (!state.State.Exists) return null;
+        state.State.RateLimitPerMinute = perMinute;
+        await state.WriteStateAsync();
+        // Each key carries its instance's limit, so checking a request costs no extra grain call.
+        await Task.WhenAll(state.State.KeyIds.Select(id => GrainFactory.GetGrain<IApiKeyGrain>(id).SetRateLimitAsync(perMinute)));
+        return await GetAsync();
+    }
 }
 
 /// <summary>Creates key material: a random id naming the key's grain and a 256-bit secret stored only as its hash.</summary>
