@@ -67,13 +67,7 @@ public static class EventsApi
         var status = http.Request.Query["status"].ToString() is { Length: > 0 } s ? s : null;
         if (status is not (null or "pendente" or "entregue" or "falha" or "rejeitada" or "cancelada"))
             return Problems.Invalid("status", "status must be pendente, entregue, falha, rejeitada or cancelada.");
-        long? servicoId = null;
-        if (http.Request.Query["servico_id"].ToString() is { Length: > 0 } raw)
-        {
-            if (!long.TryParse(raw, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var parsed))
-                return Problems.Invalid("servico_id", "servico_id must be an integer.");
-            servicoId = parsed;
-        }
+        if (!Paging.TryLong(http.Request, "servico_id", out var servicoId, out error)) return Problems.Invalid(error.Field, error.Message);
         var page = await grains.GetGrain<IDeliveryQueryGrain>(http.User.Instance()).QueueAsync(status, servicoId, limit, offset);
         return TypedResults.Ok(Paging.Envelope(http.Request, page, q => new
         {

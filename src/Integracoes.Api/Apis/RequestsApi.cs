@@ -21,13 +21,7 @@ public static class RequestsApi
     private static async Task<IResult> ListAsync(HttpContext http, RequestLogQueries queries)
     {
         if (!Paging.TryRead(http.Request, out var limit, out var offset, out var error)) return Problems.Invalid(error.Field, error.Message);
-        DateTimeOffset? desde = null;
-        if (http.Request.Query["desde"].ToString() is { Length: > 0 } raw)
-        {
-            if (!DateTimeOffset.TryParse(raw, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
-                return Problems.Invalid("desde", "desde must be an ISO 8601 date-time.");
-            desde = parsed;
-        }
+        if (!Paging.TryDate(http.Request, "desde", out var desde, out error)) return Problems.Invalid(error.Field, error.Message);
         int? status = null;
         if (http.Request.Query["status"].ToString() is { Length: > 0 } rawStatus)
         {

@@ -80,13 +80,7 @@ public static class ServicesApi
     private static async Task<IResult> ListExecutionsAsync(HttpContext http, IGrainFactory grains)
     {
         if (!Paging.TryRead(http.Request, out var limit, out var offset, out var error)) return Problems.Invalid(error.Field, error.Message);
-        long? servicoId = null;
-        if (http.Request.Query["servico_id"].ToString() is { Length: > 0 } raw)
-        {
-            if (!long.TryParse(raw, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var parsed))
-                return Problems.Invalid("servico_id", "servico_id must be an integer.");
-            servicoId = parsed;
-        }
+        if (!Paging.TryLong(http.Request, "servico_id", out var servicoId, out error)) return Problems.Invalid(error.Field, error.Message);
         var status = http.Request.Query["status"].ToString() is { Length: > 0 } s ? s : null;
         if (status is not null && !ExecutionStatus.All.Contains(status))
             return Problems.Invalid("status", $"status must be one of: {string.Join(", ", ExecutionStatus.All)}.");

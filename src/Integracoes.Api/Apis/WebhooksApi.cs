@@ -85,12 +85,8 @@ public static class WebhooksApi
 
     private static async Task<IResult> StatsAsync(HttpContext http, IGrainFactory grains, TimeProvider time)
     {
-        var desde = time.GetUtcNow().AddHours(-24);
-        if (http.Request.Query["desde"].ToString() is { Length: > 0 } raw)
-        {
-            if (!DateTimeOffset.TryParse(raw, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out desde))
-                return Problems.Invalid("desde", "desde must be an ISO 8601 date-time.");
-        }
+        if (!Paging.TryDate(http.Request, "desde", out var requested, out var error)) return Problems.Invalid(error.Field, error.Message);
+        var desde = requested ?? time.GetUtcNow().AddHours(-24);
         var stats = await Queries(grains, http).StatsAsync(desde);
         return TypedResults.Ok(new
         {

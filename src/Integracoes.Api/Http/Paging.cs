@@ -35,6 +35,38 @@ public static class Paging
         return true;
     }
 
+    /// <summary>An optional non-negative integer query parameter (ids).</summary>
+    public static bool TryLong(HttpRequest request, string name, out long? value, out (string Field, string Message) error)
+    {
+        value = null;
+        error = default;
+        var raw = request.Query[name].ToString();
+        if (raw.Length == 0) return true;
+        if (!long.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
+        {
+            error = (name, $"{name} must be an integer.");
+            return false;
+        }
+        value = parsed;
+        return true;
+    }
+
+    /// <summary>An optional ISO 8601 date-time query parameter (UTC when no offset is given).</summary>
+    public static bool TryDate(HttpRequest request, string name, out DateTimeOffset? value, out (string Field, string Message) error)
+    {
+        value = null;
+        error = default;
+        var raw = request.Query[name].ToString();
+        if (raw.Length == 0) return true;
+        if (!DateTimeOffset.TryParse(raw, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed))
+        {
+            error = (name, $"{name} must be an ISO 8601 date-time.");
+            return false;
+        }
+        value = parsed;
+        return true;
+    }
+
     public static object Envelope<T, TOut>(HttpRequest request, Page<T> page, Func<T, TOut> map) => new
     {
         count = page.Count,

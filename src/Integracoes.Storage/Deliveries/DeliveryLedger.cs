@@ -119,11 +119,11 @@ public sealed class DeliveryLedger : IAsyncDisposable
             SELECT id, instance, evento, dados::json, created_at
             FROM unnest(@id, @instance, @evento, @dados, @created_at) AS t(id, instance, evento, dados, created_at)
             """);
-        insertEvents.Parameters.Add(Array("id", events.Select(e => e.EventId), NpgsqlDbType.Uuid));
-        insertEvents.Parameters.Add(Array("instance", events.Select(e => e.Instance), NpgsqlDbType.Text));
-        insertEvents.Parameters.Add(Array("evento", events.Select(e => e.Evento), NpgsqlDbType.Text));
-        insertEvents.Parameters.Add(Array("dados", events.Select(e => e.DadosJson), NpgsqlDbType.Text));
-        insertEvents.Parameters.Add(Array("created_at", events.Select(e => e.CreatedAt.UtcDateTime), NpgsqlDbType.TimestampTz));
+        insertEvents.Parameters.Add(NpgsqlArrays.Parameter("id", events.Select(e => e.EventId), NpgsqlDbType.Uuid));
+        insertEvents.Parameters.Add(NpgsqlArrays.Parameter("instance", events.Select(e => e.Instance), NpgsqlDbType.Text));
+        insertEvents.Parameters.Add(NpgsqlArrays.Parameter("evento", events.Select(e => e.Evento), NpgsqlDbType.Text));
+        insertEvents.Parameters.Add(NpgsqlArrays.Parameter("dados", events.Select(e => e.DadosJson), NpgsqlDbType.Text));
+        insertEvents.Parameters.Add(NpgsqlArrays.Parameter("created_at", events.Select(e => e.CreatedAt.UtcDateTime), NpgsqlDbType.TimestampTz));
         batch.BatchCommands.Add(insertEvents);
 
         var keyed = events.Where(e => e.IdempotencyKey is not null).ToList();
@@ -137,11 +137,11 @@ public sealed class DeliveryLedger : IAsyncDisposable
                     SET evento_id = excluded.evento_id, entregas = excluded.entregas, created_at = excluded.created_at
                     WHERE integracoes_idempotencia.created_at < excluded.created_at - interval '24 hours'
                 """);
-            idempotency.Parameters.Add(Array("instance", keyed.Select(e => e.Instance), NpgsqlDbType.Text));
-            idempotency.Parameters.Add(Array("chave", keyed.Select(e => e.IdempotencyKey!), NpgsqlDbType.Text));
-            idempotency.Parameters.Add(Array("evento_id", keyed.Select(e => e.EventId), NpgsqlDbType.Uuid));
-            idempotency.Parameters.Add(Array("entregas", keyed.Select(e => e.Deliveries.Count), NpgsqlDbType.Integer));
-            idempotency.Parameters.Add(Array("created_at", keyed.Select(e => e.CreatedAt.UtcDateTime), NpgsqlDbType.TimestampTz));
+            idempotency.Parameters.Add(NpgsqlArrays.Parameter("instance", keyed.Select(e => e.Instance), NpgsqlDbType.Text));
+            idempotency.Parameters.Add(NpgsqlArrays.Parameter("chave", keyed.Select(e => e.IdempotencyKey!), NpgsqlDbType.Text));
+            idempotency.Parameters.Add(NpgsqlArrays.Parameter("evento_id", keyed.Select(e => e.EventId), NpgsqlDbType.Uuid));
+            idempotency.Parameters.Add(NpgsqlArrays.Parameter("entregas", keyed.Select(e => e.Deliveries.Count), NpgsqlDbType.Integer));
+            idempotency.Parameters.Add(NpgsqlArrays.Parameter("created_at", keyed.Select(e => e.CreatedAt.UtcDateTime), NpgsqlDbType.TimestampTz));
             batch.BatchCommands.Add(idempotency);
         }
 
@@ -154,12 +154,12 @@ public sealed class DeliveryLedger : IAsyncDisposable
                 FROM unnest(@id, @instance, @servico_id, @evento_id, @prioridade, @created_at)
                     AS t(id, instance, servico_id, evento_id, prioridade, created_at)
                 """);
-            insertQueue.Parameters.Add(Array("id", items.Select(i => i.Item.QueueId), NpgsqlDbType.Bigint));
-            insertQueue.Parameters.Add(Array("instance", items.Select(i => i.Event.Instance), NpgsqlDbType.Text));
-            insertQueue.Parameters.Add(Array("servico_id", items.Select(i => i.Item.DestinationId), NpgsqlDbType.Bigint));
-            insertQueue.Parameters.Add(Array("evento_id", items.Select(i => i.Event.EventId), NpgsqlDbType.Uuid));
-            insertQueue.Parameters.Add(Array("prioridade", items.Select(i => i.Item.Prioridade), NpgsqlDbType.Integer));
-            insertQueue.Parameters.Add(Array("created_at", items.Select(i => i.Event.CreatedAt.UtcDateTime), NpgsqlDbType.TimestampTz));
+            insertQueue.Parameters.Add(NpgsqlArrays.Parameter("id", items.Select(i => i.Item.QueueId), NpgsqlDbType.Bigint));
+            insertQueue.Parameters.Add(NpgsqlArrays.Parameter("instance", items.Select(i => i.Event.Instance), NpgsqlDbType.Text));
+            insertQueue.Parameters.Add(NpgsqlArrays.Parameter("servico_id", items.Select(i => i.Item.DestinationId), NpgsqlDbType.Bigint));
+            insertQueue.Parameters.Add(NpgsqlArrays.Parameter("evento_id", items.Select(i => i.Event.EventId), NpgsqlDbType.Uuid));
+            insertQueue.Parameters.Add(NpgsqlArrays.Parameter("prioridade", items.Select(i => i.Item.Prioridade), NpgsqlDbType.Integer));
+            insertQueue.Parameters.Add(NpgsqlArrays.Parameter("created_at", items.Select(i => i.Event.CreatedAt.UtcDateTime), NpgsqlDbType.TimestampTz));
             batch.BatchCommands.Add(insertQueue);
         }
     }
@@ -170,18 +170,18 @@ public sealed class DeliveryLedger : IAsyncDisposable
             INSERT INTO webhook_logs (instance, webhook_id, fila_id, evento_id, evento, tentativa, status_code, sucesso, duracao_ms, resposta, erro, created_at)
             SELECT * FROM unnest(@instance, @webhook_id, @fila_id, @evento_id, @evento, @tentativa, @status_code, @sucesso, @duracao_ms, @resposta, @erro, @created_at)
             """);
-        insert.Parameters.Add(Array("instance", attempts.Select(a => a.Instance), NpgsqlDbType.Text));
-        insert.Parameters.Add(Array("webhook_id", attempts.Select(a => a.WebhookId), NpgsqlDbType.Bigint));
-        insert.Parameters.Add(Array("fila_id", attempts.Select(a => a.QueueId), NpgsqlDbType.Bigint));
-        insert.Parameters.Add(Array("evento_id", attempts.Select(a => a.EventId), NpgsqlDbType.Uuid));
-        insert.Parameters.Add(Array("evento", attempts.Select(a => a.Evento), NpgsqlDbType.Text));
-        insert.Parameters.Add(Array("tentativa", attempts.Select(a => a.Tentativa), NpgsqlDbType.Integer));
-        insert.Parameters.Add(Array("status_code", attempts.Select(a => a.StatusCode), NpgsqlDbType.Integer));
-        insert.Parameters.Add(Array("sucesso", attempts.Select(a => a.Sucesso), NpgsqlDbType.Boolean));
-        insert.Parameters.Add(Array("duracao_ms", attempts.Select(a => (float)a.DuracaoMs), NpgsqlDbType.Real));
-        insert.Parameters.Add(Array("resposta", attempts.Select(a => a.Resposta), NpgsqlDbType.Text));
-        insert.Parameters.Add(Array("erro", attempts.Select(a => a.Erro), NpgsqlDbType.Text));
-        insert.Parameters.Add(Array("created_at", attempts.Select(a => a.At.UtcDateTime), NpgsqlDbType.TimestampTz));
+        insert.Parameters.Add(NpgsqlArrays.Parameter("instance", attempts.Select(a => a.Instance), NpgsqlDbType.Text));
+        insert.Parameters.Add(NpgsqlArrays.Parameter("webhook_id", attempts.Select(a => a.WebhookId), NpgsqlDbType.Bigint));
+        insert.Parameters.Add(NpgsqlArrays.Parameter("fila_id", attempts.Select(a => a.QueueId), NpgsqlDbType.Bigint));
+        insert.Parameters.Add(NpgsqlArrays.Parameter("evento_id", attempts.Select(a => a.EventId), NpgsqlDbType.Uuid));
+        insert.Parameters.Add(NpgsqlArrays.Parameter("evento", attempts.Select(a => a.Evento), NpgsqlDbType.Text));
+        insert.Parameters.Add(NpgsqlArrays.Parameter("tentativa", attempts.Select(a => a.Tentativa), NpgsqlDbType.Integer));
+        insert.Parameters.Add(NpgsqlArrays.Parameter("status_code", attempts.Select(a => a.StatusCode), NpgsqlDbType.Integer));
+        insert.Parameters.Add(NpgsqlArrays.Parameter("sucesso", attempts.Select(a => a.Sucesso), NpgsqlDbType.Boolean));
+        insert.Parameters.Add(NpgsqlArrays.Parameter("duracao_ms", attempts.Select(a => (float)a.DuracaoMs), NpgsqlDbType.Real));
+        insert.Parameters.Add(NpgsqlArrays.Parameter("resposta", attempts.Select(a => a.Resposta), NpgsqlDbType.Text));
+        insert.Parameters.Add(NpgsqlArrays.Parameter("erro", attempts.Select(a => a.Erro), NpgsqlDbType.Text));
+        insert.Parameters.Add(NpgsqlArrays.Parameter("created_at", attempts.Select(a => a.At.UtcDateTime), NpgsqlDbType.TimestampTz));
         batch.BatchCommands.Add(insert);
     }
 
@@ -193,16 +193,14 @@ public sealed class DeliveryLedger : IAsyncDisposable
             FROM unnest(@id, @status, @tentativas, @proxima, @resultado) AS t(id, status, tentativas, proxima, resultado)
             WHERE f.id = t.id
             """);
-        update.Parameters.Add(Array("id", transitions.Select(t => t.QueueId), NpgsqlDbType.Bigint));
-        update.Parameters.Add(Array("status", transitions.Select(t => t.Status), NpgsqlDbType.Text));
-        update.Parameters.Add(Array("tentativas", transitions.Select(t => t.Tentativas), NpgsqlDbType.Integer));
-        update.Parameters.Add(Array("proxima", transitions.Select(t => t.ProximaTentativa.UtcDateTime), NpgsqlDbType.TimestampTz));
-        update.Parameters.Add(Array("resultado", transitions.Select(t => t.ResultadoJson), NpgsqlDbType.Text));
+        update.Parameters.Add(NpgsqlArrays.Parameter("id", transitions.Select(t => t.QueueId), NpgsqlDbType.Bigint));
+        update.Parameters.Add(NpgsqlArrays.Parameter("status", transitions.Select(t => t.Status), NpgsqlDbType.Text));
+        update.Parameters.Add(NpgsqlArrays.Parameter("tentativas", transitions.Select(t => t.Tentativas), NpgsqlDbType.Integer));
+        update.Parameters.Add(NpgsqlArrays.Parameter("proxima", transitions.Select(t => t.ProximaTentativa.UtcDateTime), NpgsqlDbType.TimestampTz));
+        update.Parameters.Add(NpgsqlArrays.Parameter("resultado", transitions.Select(t => t.ResultadoJson), NpgsqlDbType.Text));
         batch.BatchCommands.Add(update);
     }
 
-    private static NpgsqlParameter Array<T>(string name, IEnumerable<T> values, NpgsqlDbType type) =>
-        new(name, NpgsqlDbType.Array | type) { Value = values.ToArray() };
 
     public async ValueTask DisposeAsync()
     {

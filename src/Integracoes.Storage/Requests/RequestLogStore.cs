@@ -92,15 +92,15 @@ public sealed class RequestLogWriter(NpgsqlDataSource dataSource, RequestLogSett
             INSERT INTO api_requisicoes (metodo, rota, status, duracao_ms, ip, user_agent, instance, key_id, created_at)
             SELECT * FROM unnest(@metodo, @rota, @status, @duracao, @ip, @ua, @instance, @key_id, @created_at)
             """, connection, tx);
-        command.Parameters.Add(Array("metodo", batch.Select(e => e.Metodo), NpgsqlDbType.Text));
-        command.Parameters.Add(Array("rota", batch.Select(e => e.Rota), NpgsqlDbType.Text));
-        command.Parameters.Add(Array("status", batch.Select(e => e.Status), NpgsqlDbType.Integer));
-        command.Parameters.Add(Array("duracao", batch.Select(e => (float)e.DuracaoMs), NpgsqlDbType.Real));
-        command.Parameters.Add(Array("ip", batch.Select(e => e.Ip), NpgsqlDbType.Text));
-        command.Parameters.Add(Array("ua", batch.Select(e => e.UserAgent), NpgsqlDbType.Text));
-        command.Parameters.Add(Array("instance", batch.Select(e => e.Instance), NpgsqlDbType.Text));
-        command.Parameters.Add(Array("key_id", batch.Select(e => e.KeyId), NpgsqlDbType.Text));
-        command.Parameters.Add(Array("created_at", batch.Select(e => e.CreatedAt.UtcDateTime), NpgsqlDbType.TimestampTz));
+        command.Parameters.Add(NpgsqlArrays.Parameter("metodo", batch.Select(e => e.Metodo), NpgsqlDbType.Text));
+        command.Parameters.Add(NpgsqlArrays.Parameter("rota", batch.Select(e => e.Rota), NpgsqlDbType.Text));
+        command.Parameters.Add(NpgsqlArrays.Parameter("status", batch.Select(e => e.Status), NpgsqlDbType.Integer));
+        command.Parameters.Add(NpgsqlArrays.Parameter("duracao", batch.Select(e => (float)e.DuracaoMs), NpgsqlDbType.Real));
+        command.Parameters.Add(NpgsqlArrays.Parameter("ip", batch.Select(e => e.Ip), NpgsqlDbType.Text));
+        command.Parameters.Add(NpgsqlArrays.Parameter("ua", batch.Select(e => e.UserAgent), NpgsqlDbType.Text));
+        command.Parameters.Add(NpgsqlArrays.Parameter("instance", batch.Select(e => e.Instance), NpgsqlDbType.Text));
+        command.Parameters.Add(NpgsqlArrays.Parameter("key_id", batch.Select(e => e.KeyId), NpgsqlDbType.Text));
+        command.Parameters.Add(NpgsqlArrays.Parameter("created_at", batch.Select(e => e.CreatedAt.UtcDateTime), NpgsqlDbType.TimestampTz));
         await command.ExecuteNonQueryAsync(ct);
         await tx.CommitAsync(ct);
     }
@@ -116,8 +116,6 @@ public sealed class RequestLogWriter(NpgsqlDataSource dataSource, RequestLogSett
         if (purged > 0) logger.LogInformation("Purged {Count} request log entries older than {Days} days", purged, settings.RetentionDays);
     }
 
-    private static NpgsqlParameter Array<T>(string name, IEnumerable<T> values, NpgsqlDbType type) =>
-        new(name, NpgsqlDbType.Array | type) { Value = values.ToArray() };
 }
 
 public sealed record RequestLogRow(long Id, string Metodo, string Rota, int Status, double DuracaoMs, string? Ip, string? UserAgent,
