@@ -77,6 +77,32 @@ public sealed class WebhookDeliveryTests(SiloFixture fixture)
     }
 
     [Fact]
+    public async Task Custom_header_values_are_encrypted_at_rest_masked_in_reads_and_kept_when_sent_back_masked()
+    {
+        await using var receiver = await LocalHttpServer.StartAsync(app => app.MapPost("/hook", () => Results.Ok()));
+        using var http = await InstanceAsync("wh-headers");
+        var (id, _) = await SubscribeAsync(http, receiver.Url("/hook"), new JsonObject { ["headers"] = new JsonObject { ["X-Token-Parceiro"] = "tok-segredo-123" } });
+
+        var read = JsonDocument.Parse(await http.GetStringAsync($"api/webhooks/{id}/")).RootElement;
+        var update = await http.PutAsync($"api/webhooks/{id}/", new StringContent(new JsonObject
+        {
+            ["nome"] = "renamed",
+            ["url"] = receiver.Url("/hook"),
+            ["eventos"] = "*",
+            ["headers"] = new JsonObject { ["X-Token-Parceiro"] = read.GetProperty("headers").GetProperty("X-Token-Parceiro").GetString() },
+        }.ToJsonString(), Encoding.UTF8, "application/json"));
+        await PublishAsync(http, "nfe_importada", new { n = 1 });
+        var received = await Eventually.GetAsync(() => Task.FromResult(receiver.Requests.FirstOrDefault()), Patience, "the delivery");
+        await using var command = fixture.DataSource.CreateCommand(
+            "SELECT count(*) FROM OrleansStorage WHERE position(convert_to('tok-segredo-123', 'UTF8') in PayloadBinary) > 0");
+
+        Assert.Equal("***", read.GetProperty("headers").GetProperty("X-Token-Parceiro").GetString());
+        Assert.Equal(HttpStatusCode.OK, update.StatusCode);
+        Assert.Equal("tok-segredo-123", received.Headers["X-Token-Parceiro"]);
+        Assert.Equal(0L, (long)(await command.ExecuteScalarAsync())!);
+    }
+
+    [Fact]
     public async Task Rotating_the_secret_signs_with_both_secrets_for_the_rotation_window()
     {
         await using var receiver = await LocalHttpServer.StartAsync(app => app.MapPost("/hook", () => Results.Ok()));

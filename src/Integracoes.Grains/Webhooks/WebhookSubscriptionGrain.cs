@@ -22,7 +22,11 @@ public sealed class WebhookSubscriptionState
     public string Url { get; set; } = "";
     public List<string> Eventos { get; set; } = [];
     public bool Ativo { get; set; } = true;
-    public Dictionary<string, string> Headers { get; set; } = [];
+    /// <summary>Custom headers as JSON, encrypted: they often carry the receiver's own tokens.</summary>
+    public string? EncryptedHeaders { get; set; }
+
+    /// <summary>The custom header names (never their values), so reads need no decryption.</summary>
+    public List<string> HeaderNames { get; set; } = [];
     public int Timeout { get; set; } = WebhookDefaults.Timeout;
     public List<int> RetrySchedule { get; set; } = [.. WebhookDefaults.RetrySchedule];
     public double? RateLimit { get; set; }
@@ -84,6 +88,7 @@ public sealed class WebhookSubscriptionGrain(
     private bool _backstopRegistered;
     private bool _backstopUpdating;
     private List<string> _secrets = [];
+    private Dictionary<string, string> _headers = [];
     private Uri? _url;
     private IGrainTimer? _timer;
     private DateTimeOffset _timerDue = DateTimeOffset.MaxValue;
@@ -610,7 +615,7 @@ public sealed class WebhookSubscriptionGrain(
     {
         var s = state.State;
         var secrets = s.PreviousSecretExpiresAt > time.GetUtcNow() ? _secrets : _secrets.Take(1).ToList();
-        return new WebhookMessage(delivery.EventId.ToString(), delivery.Evento, Envelope(s.Instance, delivery), _url!, s.Headers, secrets,
+        return new WebhookMessage(delivery.EventId.ToString(), delivery.Evento, Envelope(s.Instance, delivery), _url!, _headers, secrets,
             TimeSpan.FromSeconds(s.Timeout));
     }
 
@@ -681,7 +686,14 @@ public sealed class WebhookSubscriptionGrain(
         s.Url = d.Url;
         s.Eventos = [.. d.Eventos.Distinct(StringComparer.Ordinal)];
         s.Ativo = d.Ativo;
-        s.Headers = new Dictionary<string, string>(d.Headers);
+        // A value sent back as the mask (from a read) keeps the stored value.
+        var previous = ReadHeaders();
+        var headers = d.Headers.ToDictionary(
+            h => h.Key,
+            h => h.Value == HeaderMask && previous.TryGetValue(h.Key, out var kept) ? kept : h.Value,
+            StringComparer.OrdinalIgnoreCase);
+        s.EncryptedHeaders = headers.Count == 0 ? null : protector.Protect(JsonSerializer.Serialize(headers));
+        s.HeaderNames = [.. headers.Keys];
         s.Timeout = d.Timeout;
         s.RetrySchedule = [.. d.RetrySchedule];
         s.RateLimit = d.RateLimit;
@@ -698,6 +710,7 @@ public sealed class WebhookSubscriptionGrain(
             _secrets.Add(protector.Unprotect(previous));
         }
         _url = new Uri(state.State.Url);
+        _headers = ReadHeaders();
         _circuit = new CircuitBreakerStateProvider();
         var builder = new Polly.ResiliencePipelineBuilder<AttemptResult> { TimeProvider = time };
         _breaker = Polly.CircuitBreakerResiliencePipelineBuilderExtensions.AddCircuitBreaker(builder, new CircuitBreakerStrategyOptions<AttemptResult>
@@ -723,6 +736,13 @@ public sealed class WebhookSubscriptionGrain(
             : null;
     }
 
+    /// <summary>What reads show instead of a custom header's value.</summary>
+    public const string HeaderMask = "***";
+
+    private Dictionary<string, string> ReadHeaders() => state.State.EncryptedHeaders is { } encrypted
+        ? JsonSerializer.Deserialize<Dictionary<string, string>>(protector.Unprotect(encrypted))!
+        : [];
+
     /// <summary>Headers that would change routing, framing or the signature: never settable per subscription.</summary>
     private static readonly HashSet<string> ReservedHeaders = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -745,7 +765,7 @@ public sealed class WebhookSubscriptionGrain(
     private WebhookView ToView()
     {
         var s = state.State;
-        return new WebhookView(Id, s.Instance, s.Nome, s.Url, [.. s.Eventos], s.Ativo, new Dictionary<string, string>(s.Headers), s.Timeout,
+        return new WebhookView(Id, s.Instance, s.Nome, s.Url, [.. s.Eventos], s.Ativo, s.HeaderNames.ToDictionary(name => name, _ => HeaderMask), s.Timeout,
             [.. s.RetrySchedule], s.RateLimit, s.MaxConcurrency, s.MotivoDesativacao, s.CreatedAt, s.UpdatedAt, CircuitStateName());
     }
 
