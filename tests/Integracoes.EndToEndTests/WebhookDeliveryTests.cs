@@ -77,6 +77,25 @@ public sealed class WebhookDeliveryTests(SiloFixture fixture)
     }
 
     [Fact]
+    public async Task Signing_secrets_are_not_stored_in_plaintext_nor_returned_after_creation()
+    {
+        using var http = await InstanceAsync("wh-secret-at-rest");
+        var (id, secret) = await SubscribeAsync(http, "http://127.0.0.1:9/hook");
+        var rotated = JsonDocument.Parse(await (await http.PostAsync($"api/webhooks/{id}/rotacionar-segredo/", null)).Content.ReadAsStringAsync())
+            .RootElement.GetProperty("secret").GetString()!;
+
+        foreach (var value in new[] { secret, rotated, secret["whsec_".Length..], rotated["whsec_".Length..] })
+        {
+            await using var command = fixture.DataSource.CreateCommand(
+                "SELECT count(*) FROM OrleansStorage WHERE position(convert_to(@s, 'UTF8') in PayloadBinary) > 0");
+            command.Parameters.AddWithValue("s", value);
+            Assert.Equal(0L, (long)(await command.ExecuteScalarAsync())!);
+        }
+        Assert.DoesNotContain("whsec_", await http.GetStringAsync("api/webhooks/"));
+        Assert.DoesNotContain(rotated, fixture.Silo.Tail());
+    }
+
+    [Fact]
     public async Task Custom_header_values_are_encrypted_at_rest_masked_in_reads_and_kept_when_sent_back_masked()
     {
         await using var receiver = await LocalHttpServer.StartAsync(app => app.MapPost("/hook", () => Results.Ok()));
