@@ -78,7 +78,7 @@ public static class HostingExtensions
                     break;
             }
         });
-        builder.Services.AddIntegracoesApi(new ApiSettings(settings.AdminKey!, settings.MaxBodyBytes, settings.MaxEventBytes, settings.RequestLogRetentionDays, settings.RateLimitPerMinute));
+        builder.Services.AddIntegracoesApi(new ApiSettings(settings.AdminKey!, settings.MaxEventBytes, settings.RequestLogRetentionDays, settings.RateLimitPerMinute));
         return builder;
     }
 

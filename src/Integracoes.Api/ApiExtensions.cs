@@ -14,7 +14,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Integracoes.Api;
 
 /// <summary>Settings of the HTTP front end.</summary>
-public sealed record ApiSettings(string AdminKey, long MaxRequestBodyBytes, int MaxEventBytes = 256 * 1024, int RequestLogRetentionDays = 90, int RateLimitPerMinute = 100);
+public sealed record ApiSettings(string AdminKey, int MaxEventBytes = 256 * 1024, int RequestLogRetentionDays = 90, int RateLimitPerMinute = 100);
 
 /// <summary>Wires the thin HTTP front end: authentication, problem details, JSON and every endpoint group.</summary>
 public static class ApiExtensions

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Integracoes.Testing;
 
 namespace Integracoes.EndToEndTests;
@@ -14,9 +12,9 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public SiloProcess(string connectionString, string adminKey, string encryptionKey)
     {
-        HttpPort = FreePort();
-        SiloPort = FreePort();
-        GatewayPort = FreePort();
+        HttpPort = LocalHttpServer.FreePort();
+        SiloPort = LocalHttpServer.FreePort();
+        GatewayPort = LocalHttpServer.FreePort();
         _logPath = Path.Combine(Path.GetTempPath(), $"integracoes-silo-{HttpPort}.log");
         _environment = new Dictionary<string, string>
         {
@@ -131,10 +129,4 @@ public sealed class SiloProcess : IAsyncDisposable
         File.Delete(_logPath);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -41,15 +41,6 @@ public sealed class RequestLogWriter(NpgsqlDataSource dataSource, RequestLogSett
         }
     }
 
-    /// <summary>Waits until everything recorded so far is written (tests and shutdown).</summary>
-    public async Task FlushAsync()
-    {
-        while (_channel.Reader.Count > 0)
-        {
-            await Task.Delay(20);
-        }
-    }
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var batch = new List<RequestLogEntry>(1_000);
