@@ -1,15 +1,20 @@
 using System.Security.Claims;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Integracoes.Abstractions.Common;
+using Integracoes.Abstractions.Instances;
 using Integracoes.Api.Apis;
 using Integracoes.Api.Http;
 using Integracoes.Api.Security;
+using Integracoes.Storage.Audit;
 using Integracoes.Storage.Requests;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Integracoes.Api;
 
@@ -55,13 +60,18 @@ public static class ApiExtensions
             .AddPolicy(Policies.Admin, p => p.RequireRole(Roles.Admin))
             .AddPolicy(Policies.InstanceRead, p => p.RequireClaim(Claims.Instance))
             .AddPolicy(Policies.InstanceWrite, p => p.RequireClaim(Claims.Instance).RequireAssertion(c =>
-                c.User.FindFirstValue(Claims.Scope) is "write" or "admin"));
+                c.User.FindFirstValue(Claims.Scope) is "write" or "admin"))
+            .AddPolicy(Policies.InstanceAdmin, p => p.RequireAssertion(c => c.User.IsOperator()
+                || (c.User.HasScope(KeyScope.Admin) && c.Resource is HttpContext http
+                    && http.GetRouteValue("name") is string name && name == c.User.FindFirstValue(Claims.Instance))))
+            .AddPolicy(Policies.AuditRead, p => p.RequireAssertion(c => c.User.IsOperator() || c.User.HasScope(KeyScope.Admin)));
 
         services.AddSingleton(settings);
         services.AddSingleton(new RequestLogSettings(settings.RequestLogRetentionDays));
         services.AddSingleton<RequestLogWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<RequestLogWriter>());
         services.AddSingleton<RequestLogQueries>();
+        services.TryAddSingleton<AuditTrail>();
         services.AddRateLimiter(o => o.OnRejected = GrainRateLimiter.OnRejectedAsync);
         services.AddOptions<RateLimiterOptions>().Configure<IGrainFactory, TimeProvider>((o, grains, time) =>
             o.GlobalLimiter = new GrainRateLimiter(grains, settings.RateLimitPerMinute, time));
@@ -76,6 +86,12 @@ public static class ApiExtensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();
+        // Every grain call of the request carries who made it, for the audit trail.
+        app.Use((context, next) =>
+        {
+            AuditContext.Set(context.User.FindFirstValue(Claims.KeyId) ?? "anonimo", context.Connection.RemoteIpAddress?.ToString());
+            return next(context);
+        });
         app.UseRateLimiter();
         app.UseAuthorization();
         return app;
@@ -90,6 +106,8 @@ public static class ApiExtensions
         app.MapWebhooksApi();
         app.MapEventsApi();
         app.MapRequestsApi();
+        app.MapKeysApi();
+        app.MapAuditApi();
         return app;
     }
 }

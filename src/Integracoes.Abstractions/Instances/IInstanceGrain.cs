@@ -17,6 +17,24 @@ public interface IInstanceGrain : IGrainWithStringKey
     /// <summary>Requests per minute for each of the instance's keys; null = the operator's default, 0 = unlimited.</summary>
     [Alias("SetRateLimit")]
     Task<InstanceView?> SetRateLimitAsync(int? perMinute);
+
+    /// <summary>Issues a new key; the answer is the only place its secret ever appears.</summary>
+    [Alias("CreateKey")]
+    Task<Outcome<IssuedKey>> CreateKeyAsync(KeySpec spec);
+
+    /// <summary>Every key of the instance, revoked ones included; null when the instance does not exist.</summary>
+    [Alias("ListKeys"), ReadOnly]
+    Task<IReadOnlyList<ApiKeyView>?> ListKeysAsync();
+
+    [Alias("UpdateKey")]
+    Task<Outcome<ApiKeyView>> UpdateKeyAsync(string keyId, KeyPatch patch);
+
+    /// <summary>Replaces a key's secret: the old one stops working at once, the id and settings stay.</summary>
+    [Alias("RotateKey")]
+    Task<Outcome<IssuedKey>> RotateKeyAsync(string keyId);
+
+    [Alias("RevokeKey")]
+    Task<Outcome<ApiKeyView>> RevokeKeyAsync(string keyId);
 }
 
 /// <summary>
@@ -41,17 +59,37 @@ public interface IInstanceDirectoryGrain : IGrainWithIntegerKey
     Task<IReadOnlyList<string>> ListAsync();
 }
 
-/// <summary>One API key, keyed by its key id. Holds only the SHA-256 of the secret.</summary>
+/// <summary>
+/// One API key, keyed by its key id. Holds only the SHA-256 of the secret. Every request is verified
+/// by this one activation, so a revocation or rotation holds on every silo from the next request on.
+/// Managed through its instance's <see cref="IInstanceGrain"/>.
+/// </summary>
 [Alias("Integracoes.IApiKeyGrain")]
 public interface IApiKeyGrain : IGrainWithStringKey
 {
     [Alias("Issue")]
-    Task IssueAsync(string instance, byte[] secretHash, KeyScope scope, string name);
+    Task IssueAsync(string instance, byte[] secretHash, KeySpec spec, int? instanceRateLimit);
 
-    /// <summary>The key's identity when the secret matches and the key is active; otherwise null.</summary>
+    /// <summary>
+    /// The key's identity when the secret matches, the key is neither revoked nor expired, and the
+    /// client address is in its allowlist; otherwise null.
+    /// </summary>
     [Alias("Verify"), ReadOnly]
-    Task<KeyIdentity?> VerifyAsync(string secret);
+    Task<KeyIdentity?> VerifyAsync(string secret, string? clientIp);
 
+    [Alias("Get"), ReadOnly]
+    Task<ApiKeyView?> GetAsync();
+
+    [Alias("Update")]
+    Task<ApiKeyView?> UpdateAsync(KeyPatch patch);
+
+    [Alias("Rotate")]
+    Task<ApiKeyView?> RotateAsync(byte[] secretHash);
+
+    [Alias("Revoke")]
+    Task<ApiKeyView?> RevokeAsync();
+
+    /// <summary>The instance's limit, copied onto each key so checking a request costs one grain call.</summary>
     [Alias("SetRateLimit")]
-    Task SetRateLimitAsync(int? perMinute);
+    Task SetInstanceRateLimitAsync(int? perMinute);
 }

@@ -45,10 +45,11 @@ public sealed class ApiKeyAuthenticationHandler(
         {
             return AuthenticateResult.Fail("malformed API key");
         }
-        var identity = await grains.GetGrain<IApiKeyGrain>(keyId).VerifyAsync(secret);
+        var identity = await grains.GetGrain<IApiKeyGrain>(keyId).VerifyAsync(secret, Context.Connection.RemoteIpAddress?.ToString());
         if (identity is null)
         {
-            return AuthenticateResult.Fail("unknown or revoked API key");
+            // One answer for unknown, wrong, revoked, expired and not-from-this-address: nothing to probe.
+            return AuthenticateResult.Fail("unknown, revoked or expired API key, or not allowed from this address");
         }
         var claims = new List<Claim>
         {
@@ -134,10 +135,24 @@ public static class Policies
 
     /// <summary>An instance key with scope write or admin: changes to that instance's resources.</summary>
     public const string InstanceWrite = "instance-write";
+
+    /// <summary>
+    /// The operator's admin key, or an admin-scoped key of the instance named by the route's
+    /// <c>{name}</c>: managing that instance's keys.
+    /// </summary>
+    public const string InstanceAdmin = "instance-admin";
+
+    /// <summary>The operator's admin key, or any admin-scoped instance key (which sees only its own instance).</summary>
+    public const string AuditRead = "audit-read";
 }
 
 public static class CallerExtensions
 {
+    public static bool IsOperator(this ClaimsPrincipal user) => user.IsInRole(Roles.Admin);
+
+    public static bool HasScope(this ClaimsPrincipal user, KeyScope scope) =>
+        user.FindFirstValue(Claims.Scope) == scope.ToString().ToLowerInvariant();
+
     /// <summary>The instance the request's key belongs to; endpoints behind the instance policies always have one.</summary>
     public static string Instance(this ClaimsPrincipal user) =>
         user.FindFirstValue(Claims.Instance) ?? throw new InvalidOperationException("route is not behind an instance policy");

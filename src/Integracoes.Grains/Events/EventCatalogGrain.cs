@@ -1,5 +1,6 @@
 using Integracoes.Abstractions.Common;
 using Integracoes.Abstractions.Events;
+using Integracoes.Grains.Audit;
 
 namespace Integracoes.Grains.Events;
 
@@ -10,7 +11,8 @@ public sealed class EventCatalogState
 }
 
 public sealed class EventCatalogGrain(
-    [PersistentState("eventcatalog", GrainStorage.Name)] IPersistentState<EventCatalogState> state) : Grain, IEventCatalogGrain
+    [PersistentState("eventcatalog", GrainStorage.Name)] IPersistentState<EventCatalogState> state,
+    Auditor audit) : Grain, IEventCatalogGrain
 {
     public const int MaxCustomEvents = 500;
 
@@ -33,6 +35,7 @@ public sealed class EventCatalogGrain(
         var added = new CatalogEvent(nome, descricao, exemploJson, "instancia-personalizado");
         state.State.Custom[nome] = added;
         await state.WriteStateAsync();
+        await audit.RecordAsync(this.GetPrimaryKeyString(), AuditActions.Create, AuditResources.Event, nome, null, added);
         return Outcome<CatalogEvent>.Ok(added);
     }
 }

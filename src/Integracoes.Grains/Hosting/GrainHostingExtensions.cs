@@ -2,7 +2,9 @@ using Integracoes.Abstractions.Webhooks;
 using Integracoes.Delivery.Http;
 using Integracoes.Delivery.Services;
 using Integracoes.Delivery.Webhooks;
+using Integracoes.Grains.Audit;
 using Integracoes.Grains.Webhooks;
+using Integracoes.Storage.Audit;
 using Integracoes.Storage.Deliveries;
 using Integracoes.Storage.Executions;
 using Integracoes.Storage.Secrets;
@@ -73,6 +75,8 @@ public static class GrainHostingExtensions
         services.AddSingleton(SecretProtector.FromBase64(settings.EncryptionKeyBase64));
         services.AddSingleton<ExecutionStore>();
         services.AddSingleton<ServiceIdSequence>();
+        services.TryAddSingleton<AuditTrail>();
+        services.AddSingleton<Auditor>();
         services.AddOutboundHttp(settings.AllowedTargets);
         services.AddSingleton<OAuth2TokenCache>();
         services.AddSingleton<ServiceInvoker>();

@@ -1,5 +1,6 @@
 using Integracoes.Abstractions.Common;
 using Integracoes.Abstractions.Services;
+using Integracoes.Grains.Audit;
 using Integracoes.Grains.Hosting;
 using Integracoes.Storage.Executions;
 
@@ -17,7 +18,8 @@ public sealed record RegistryEntry(string Nome, string Tipo, bool Ativo);
 public sealed class ServiceRegistryGrain(
     [PersistentState("serviceregistry", GrainStorage.Name)] IPersistentState<ServiceRegistryState> state,
     ServiceIdSequence ids,
-    GrainLimits limits) : Grain, IServiceRegistryGrain
+    GrainLimits limits,
+    Auditor audit) : Grain, IServiceRegistryGrain
 {
     private string Instance => this.GetPrimaryKeyString();
 
@@ -47,7 +49,9 @@ public sealed class ServiceRegistryGrain(
         {
             state.State.Entries.Remove(id);
             await state.WriteStateAsync();
+            return outcome;
         }
+        await audit.RecordAsync(Instance, AuditActions.Create, AuditResources.Service, Id(id), null, outcome.Value);
         return outcome;
     }
 
@@ -61,11 +65,13 @@ public sealed class ServiceRegistryGrain(
         {
             return Outcome<ServiceView>.Conflict("nome", $"a service named '{definition.Nome}' already exists.");
         }
+        var before = await Service(id).GetAsync(Instance);
         var outcome = await Service(id).UpdateAsync(Instance, definition);
         if (outcome.IsOk)
         {
             state.State.Entries[id] = new RegistryEntry(definition.Nome, definition.Tipo, definition.Ativo);
             await state.WriteStateAsync();
+            await audit.RecordAsync(Instance, AuditActions.Update, AuditResources.Service, Id(id), before, outcome.Value);
         }
         return outcome;
     }
@@ -76,9 +82,11 @@ public sealed class ServiceRegistryGrain(
         {
             return false;
         }
+        var before = await Service(id).GetAsync(Instance);
         await Service(id).DeleteAsync(Instance);
         state.State.Entries.Remove(id);
         await state.WriteStateAsync();
+        await audit.RecordAsync(Instance, AuditActions.Delete, AuditResources.Service, Id(id), before, null);
         return true;
     }
 
@@ -96,6 +104,8 @@ public sealed class ServiceRegistryGrain(
 
     private bool NameTaken(string nome, long? exceptId) =>
         state.State.Entries.Any(e => e.Key != exceptId && string.Equals(e.Value.Nome, nome, StringComparison.OrdinalIgnoreCase));
+
+    private static string Id(long id) => id.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private IIntegrationServiceGrain Service(long id) => GrainFactory.GetGrain<IIntegrationServiceGrain>(id);
 }

@@ -1,12 +1,13 @@
 using Integracoes.Abstractions.Common;
 using Integracoes.Abstractions.Webhooks;
+using Integracoes.Grains.Audit;
 using Integracoes.Storage.Deliveries;
 using Orleans.Concurrency;
 
 namespace Integracoes.Grains.Webhooks;
 
 [StatelessWorker]
-public sealed class DeliveryQueryGrain(DeliveryQueries queries) : Grain, IDeliveryQueryGrain
+public sealed class DeliveryQueryGrain(DeliveryQueries queries, Auditor audit) : Grain, IDeliveryQueryGrain
 {
     private string Instance => this.GetPrimaryKeyString();
 
@@ -53,6 +54,9 @@ public sealed class DeliveryQueryGrain(DeliveryQueries queries) : Grain, IDelive
         if (item is null) return Outcome<RedriveResult>.NotFound($"queue item {queueId} not found.");
         if (item.Status == QueueStatus.Delivered) return Outcome<RedriveResult>.Conflict("id", "the item was already delivered.");
         var touched = await queries.RedriveAsync(Instance, queueId, null, null);
+        await audit.RecordAsync(Instance, AuditActions.Redrive, AuditResources.QueueItem, queueId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            new { status = item.Status, tentativas = item.Tentativas, servico_id = item.ServicoId, evento_id = item.EventoId },
+            new { status = QueueStatus.Pending, tentativas = 0, servico_id = item.ServicoId, evento_id = item.EventoId });
         await Wake(touched);
         return Outcome<RedriveResult>.Ok(new RedriveResult(touched.Count));
     }
@@ -64,6 +68,8 @@ public sealed class DeliveryQueryGrain(DeliveryQueries queries) : Grain, IDelive
             return Outcome<RedriveResult>.NotFound($"webhook {webhookId} not found.");
         }
         var touched = await queries.RedriveAsync(Instance, null, webhookId, desde);
+        await audit.RecordAsync(Instance, AuditActions.Recover, AuditResources.Webhook, webhookId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            null, new { desde, reenviadas = touched.Count, filas = touched.Select(t => t.QueueId) });
         await Wake(touched);
         return Outcome<RedriveResult>.Ok(new RedriveResult(touched.Count));
     }

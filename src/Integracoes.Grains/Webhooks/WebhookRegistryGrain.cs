@@ -1,5 +1,6 @@
 using Integracoes.Abstractions.Common;
 using Integracoes.Abstractions.Webhooks;
+using Integracoes.Grains.Audit;
 using Npgsql;
 
 namespace Integracoes.Grains.Webhooks;
@@ -16,7 +17,8 @@ public sealed record WebhookRegistryEntry(List<string> Eventos, bool Ativo);
 public sealed class WebhookRegistryGrain(
     [PersistentState("webhookregistry", GrainStorage.Name)] IPersistentState<WebhookRegistryState> state,
     NpgsqlDataSource dataSource,
-    DeliverySettings settings) : Grain, IWebhookRegistryGrain
+    DeliverySettings settings,
+    Auditor audit) : Grain, IWebhookRegistryGrain
 {
     private string Instance => this.GetPrimaryKeyString();
 
@@ -33,6 +35,7 @@ public sealed class WebhookRegistryGrain(
         {
             state.State.Entries[id] = new WebhookRegistryEntry([.. definition.Eventos], definition.Ativo);
             await state.WriteStateAsync();
+            await audit.RecordAsync(Instance, AuditActions.Create, AuditResources.Webhook, Id(id), null, outcome.Value!.Webhook);
         }
         return outcome;
     }
@@ -43,11 +46,13 @@ public sealed class WebhookRegistryGrain(
         {
             return Outcome<WebhookView>.NotFound($"webhook {id} not found.");
         }
+        var before = await Subscription(id).GetAsync(Instance);
         var outcome = await Subscription(id).UpdateAsync(Instance, definition);
         if (outcome.IsOk)
         {
             state.State.Entries[id] = new WebhookRegistryEntry([.. definition.Eventos], definition.Ativo);
             await state.WriteStateAsync();
+            await audit.RecordAsync(Instance, AuditActions.Update, AuditResources.Webhook, Id(id), before, outcome.Value);
         }
         return outcome;
     }
@@ -58,8 +63,10 @@ public sealed class WebhookRegistryGrain(
         {
             return false;
         }
+        var before = await Subscription(id).GetAsync(Instance);
         await state.WriteStateAsync();
         await Subscription(id).DeleteAsync(Instance);
+        await audit.RecordAsync(Instance, AuditActions.Delete, AuditResources.Webhook, Id(id), before, null);
         return true;
     }
 
@@ -81,6 +88,8 @@ public sealed class WebhookRegistryGrain(
             await state.WriteStateAsync();
         }
     }
+
+    private static string Id(long id) => id.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private IWebhookSubscriptionGrain Subscription(long id) => GrainFactory.GetGrain<IWebhookSubscriptionGrain>(id);
 }

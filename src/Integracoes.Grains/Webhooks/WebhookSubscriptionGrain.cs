@@ -5,6 +5,7 @@ using Integracoes.Abstractions.Common;
 using Integracoes.Abstractions.Events;
 using Integracoes.Abstractions.Webhooks;
 using Integracoes.Delivery.Webhooks;
+using Integracoes.Grains.Audit;
 using Integracoes.Storage.Deliveries;
 using Integracoes.Storage.Secrets;
 using Microsoft.Extensions.Logging;
@@ -64,6 +65,7 @@ public sealed class WebhookSubscriptionGrain(
     DeliveryQueries queries,
     DeliverySettings settings,
     TimeProvider time,
+    Auditor audit,
     ILogger<WebhookSubscriptionGrain> logger) : Grain, IWebhookSubscriptionGrain, IRemindable
 {
     private const string BackstopReminder = "entregas-pendentes";
@@ -198,6 +200,7 @@ public sealed class WebhookSubscriptionGrain(
     public async Task<Outcome<WebhookWithSecret>> RotateSecretAsync(string instance)
     {
         if (!Owns(instance)) return Outcome<WebhookWithSecret>.NotFound($"webhook {Id} not found.");
+        var before = ToView();
         var secret = WebhookSigner.NewSecret();
         state.State.EncryptedPreviousSecret = state.State.EncryptedSecret;
         state.State.PreviousSecretExpiresAt = time.GetUtcNow().AddHours(24);
@@ -205,6 +208,7 @@ public sealed class WebhookSubscriptionGrain(
         state.State.UpdatedAt = time.GetUtcNow();
         await SaveAsync();
         ConfigureResilience();
+        await audit.RecordAsync(instance, AuditActions.RotateSecret, AuditResources.Webhook, Id.ToString(System.Globalization.CultureInfo.InvariantCulture), before, ToView());
         return Outcome<WebhookWithSecret>.Ok(new WebhookWithSecret(ToView(), secret));
     }
 
@@ -528,11 +532,13 @@ public sealed class WebhookSubscriptionGrain(
     private async Task DisableAsync(string reason)
     {
         if (!state.State.Ativo) return;
+        var before = ToView();
         state.State.Ativo = false;
         state.State.MotivoDesativacao = reason;
         state.State.UpdatedAt = time.GetUtcNow();
         await SaveAsync();
         await GrainFactory.GetGrain<IWebhookRegistryGrain>(state.State.Instance).SetActiveAsync(Id, false);
+        await audit.RecordAsync(state.State.Instance, AuditActions.Disable, AuditResources.Webhook, Id.ToString(System.Globalization.CultureInfo.InvariantCulture), before, ToView());
         logger.LogWarning("Webhook {WebhookId} of {Instance} disabled: {Reason}", Id, state.State.Instance, reason);
         await EmitAsync(EventCatalog.WebhookDisabled, new JsonObject { ["webhook_id"] = Id, ["nome"] = state.State.Nome, ["motivo"] = reason });
     }

@@ -65,23 +65,21 @@ public sealed class DeliveryQueries(NpgsqlDataSource dataSource)
               AND (@status::text IS NULL OR f.status = @status)
               AND (@destination::bigint IS NULL OR f.servico_id = @destination)
             """;
-        await using var count = dataSource.CreateCommand($"SELECT count(*) FROM integracoes_filas f {Where}");
-        await using var page = dataSource.CreateCommand($"""
+        return await PagedQuery.RunAsync(dataSource,
+            $"SELECT count(*) FROM integracoes_filas f {Where}",
+            $"""
             SELECT {QueueColumns}
             FROM integracoes_filas f JOIN integracoes_eventos e ON e.id = f.evento_id
             {Where}
             ORDER BY f.id DESC LIMIT @limit OFFSET @offset
-            """);
-        foreach (var command in new[] { count, page })
-        {
-            command.Parameters.AddWithValue("instance", instance);
-            command.Parameters.Add(new NpgsqlParameter("status", NpgsqlDbType.Text) { Value = (object?)status ?? DBNull.Value });
-            command.Parameters.Add(new NpgsqlParameter("destination", NpgsqlDbType.Bigint) { Value = (object?)destinationId ?? DBNull.Value });
-        }
-        page.Parameters.AddWithValue("limit", limit);
-        page.Parameters.AddWithValue("offset", offset);
-        var total = (long)(await count.ExecuteScalarAsync(ct))!;
-        return (total, await ReadQueueAsync(page, ct));
+            """,
+            parameters =>
+            {
+                parameters.AddWithValue("instance", instance);
+                parameters.Add(new NpgsqlParameter("status", NpgsqlDbType.Text) { Value = (object?)status ?? DBNull.Value });
+                parameters.Add(new NpgsqlParameter("destination", NpgsqlDbType.Bigint) { Value = (object?)destinationId ?? DBNull.Value });
+            },
+            limit, offset, ReadQueueRow, ct);
     }
 
     public async Task<QueueItemRow?> GetQueueItemAsync(string instance, long id, CancellationToken ct = default)
@@ -141,26 +139,21 @@ public sealed class DeliveryQueries(NpgsqlDataSource dataSource)
               AND (@sucesso::boolean IS NULL OR sucesso = @sucesso)
               AND (@evento::text IS NULL OR evento = @evento)
             """;
-        await using var count = dataSource.CreateCommand($"SELECT count(*) FROM webhook_logs {Where}");
-        await using var page = dataSource.CreateCommand($"""
+        return await PagedQuery.RunAsync(dataSource,
+            $"SELECT count(*) FROM webhook_logs {Where}",
+            $"""
             SELECT id, webhook_id, fila_id, evento_id, evento, tentativa, status_code, sucesso, duracao_ms, resposta, erro, created_at
             FROM webhook_logs {Where}
             ORDER BY created_at DESC, id DESC LIMIT @limit OFFSET @offset
-            """);
-        foreach (var command in new[] { count, page })
-        {
-            command.Parameters.AddWithValue("id", webhookId);
-            command.Parameters.Add(new NpgsqlParameter("sucesso", NpgsqlDbType.Boolean) { Value = (object?)sucesso ?? DBNull.Value });
-            command.Parameters.Add(new NpgsqlParameter("evento", NpgsqlDbType.Text) { Value = (object?)evento ?? DBNull.Value });
-        }
-        page.Parameters.AddWithValue("limit", limit);
-        page.Parameters.AddWithValue("offset", offset);
-        var total = (long)(await count.ExecuteScalarAsync(ct))!;
-        var rows = new List<WebhookLogRow>();
-        await using var reader = await page.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            rows.Add(new WebhookLogRow(
+            """,
+            parameters =>
+            {
+                parameters.AddWithValue("id", webhookId);
+                parameters.Add(new NpgsqlParameter("sucesso", NpgsqlDbType.Boolean) { Value = (object?)sucesso ?? DBNull.Value });
+                parameters.Add(new NpgsqlParameter("evento", NpgsqlDbType.Text) { Value = (object?)evento ?? DBNull.Value });
+            },
+            limit, offset,
+            reader => new WebhookLogRow(
                 reader.GetInt64(0), reader.GetInt64(1),
                 reader.IsDBNull(2) ? null : reader.GetInt64(2),
                 reader.IsDBNull(3) ? null : reader.GetGuid(3),
@@ -169,9 +162,8 @@ public sealed class DeliveryQueries(NpgsqlDataSource dataSource)
                 reader.GetBoolean(7), reader.GetFloat(8),
                 reader.IsDBNull(9) ? null : reader.GetString(9),
                 reader.IsDBNull(10) ? null : reader.GetString(10),
-                Utc(reader.GetDateTime(11))));
-        }
-        return (total, rows);
+                Utc(reader.GetDateTime(11))),
+            ct);
     }
 
     /// <summary>Per subscription since a time: attempts, successes, failures, latency percentiles, dead letters.</summary>
@@ -238,13 +230,15 @@ public sealed class DeliveryQueries(NpgsqlDataSource dataSource)
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            rows.Add(new QueueItemRow(
-                reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetGuid(4),
-                reader.GetString(5), reader.GetString(6), reader.GetInt32(7), reader.GetInt32(8), Utc(reader.GetDateTime(9)),
-                reader.GetString(10), reader.IsDBNull(11) ? null : reader.GetString(11), Utc(reader.GetDateTime(12)), Utc(reader.GetDateTime(13))));
+            rows.Add(ReadQueueRow(reader));
         }
         return rows;
     }
+
+    private static QueueItemRow ReadQueueRow(NpgsqlDataReader reader) => new(
+        reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetGuid(4),
+        reader.GetString(5), reader.GetString(6), reader.GetInt32(7), reader.GetInt32(8), Utc(reader.GetDateTime(9)),
+        reader.GetString(10), reader.IsDBNull(11) ? null : reader.GetString(11), Utc(reader.GetDateTime(12)), Utc(reader.GetDateTime(13)));
 
     private static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
 }

@@ -54,37 +54,22 @@ public sealed class ExecutionStore(NpgsqlDataSource dataSource)
               AND (@servico_id::bigint IS NULL OR servico_id = @servico_id)
               AND (@status::text IS NULL OR status = @status)
             """;
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var batch = new NpgsqlBatch(connection)
-        {
-            BatchCommands =
+        var (count, results) = await PagedQuery.RunAsync(dataSource,
+            $"SELECT count(*) FROM integracoes_execucoes {Where}",
+            $"""
+            SELECT id, servico_id, inicio, fim, status, request_data::text, response_data::text, error_log, processados, sucesso, falha
+            FROM integracoes_execucoes {Where}
+            ORDER BY inicio DESC, id DESC
+            LIMIT @limit OFFSET @offset
+            """,
+            parameters =>
             {
-                new NpgsqlBatchCommand($"SELECT count(*) FROM integracoes_execucoes {Where}"),
-                new NpgsqlBatchCommand($"""
-                    SELECT id, servico_id, inicio, fim, status, request_data::text, response_data::text, error_log, processados, sucesso, falha
-                    FROM integracoes_execucoes {Where}
-                    ORDER BY inicio DESC, id DESC
-                    LIMIT @limit OFFSET @offset
-                    """),
+                parameters.AddWithValue("instance", instance);
+                parameters.Add(new NpgsqlParameter("servico_id", NpgsqlDbType.Bigint) { Value = (object?)servicoId ?? DBNull.Value });
+                parameters.Add(new NpgsqlParameter("status", NpgsqlDbType.Text) { Value = (object?)status ?? DBNull.Value });
             },
-        };
-        foreach (NpgsqlBatchCommand command in batch.BatchCommands)
-        {
-            command.Parameters.AddWithValue("instance", instance);
-            command.Parameters.Add(new NpgsqlParameter("servico_id", NpgsqlDbType.Bigint) { Value = (object?)servicoId ?? DBNull.Value });
-            command.Parameters.Add(new NpgsqlParameter("status", NpgsqlDbType.Text) { Value = (object?)status ?? DBNull.Value });
-            command.Parameters.AddWithValue("limit", limit);
-            command.Parameters.AddWithValue("offset", offset);
-        }
-
-        await using var reader = await batch.ExecuteReaderAsync(ct);
-        await reader.ReadAsync(ct);
-        var count = reader.GetInt64(0);
-        await reader.NextResultAsync(ct);
-        var results = new List<ExecutionView>();
-        while (await reader.ReadAsync(ct))
-        {
-            results.Add(new ExecutionView(
+            limit, offset,
+            reader => new ExecutionView(
                 reader.GetInt64(0),
                 reader.GetInt64(1),
                 new DateTimeOffset(reader.GetDateTime(2), TimeSpan.Zero),
@@ -95,8 +80,8 @@ public sealed class ExecutionStore(NpgsqlDataSource dataSource)
                 reader.IsDBNull(7) ? null : reader.GetString(7),
                 reader.GetInt32(8),
                 reader.GetInt32(9),
-                reader.GetInt32(10)));
-        }
+                reader.GetInt32(10)),
+            ct);
         return new Page<ExecutionView>(count, results, limit, offset);
     }
 }

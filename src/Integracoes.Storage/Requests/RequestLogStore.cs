@@ -120,28 +120,22 @@ public sealed class RequestLogQueries(NpgsqlDataSource dataSource)
             WHERE (@desde::timestamptz IS NULL OR created_at >= @desde)
               AND (@status::integer IS NULL OR status = @status)
             """;
-        await using var count = dataSource.CreateCommand($"SELECT count(*) FROM api_requisicoes {Where}");
-        await using var page = dataSource.CreateCommand($"""
+        return await PagedQuery.RunAsync(dataSource,
+            $"SELECT count(*) FROM api_requisicoes {Where}",
+            $"""
             SELECT id, metodo, rota, status, duracao_ms, ip, user_agent, instance, key_id, created_at
             FROM api_requisicoes {Where} ORDER BY created_at DESC, id DESC LIMIT @limit OFFSET @offset
-            """);
-        foreach (var command in new[] { count, page })
-        {
-            command.Parameters.Add(new NpgsqlParameter("desde", NpgsqlDbType.TimestampTz) { Value = desde.HasValue ? desde.Value.UtcDateTime : DBNull.Value });
-            command.Parameters.Add(new NpgsqlParameter("status", NpgsqlDbType.Integer) { Value = (object?)status ?? DBNull.Value });
-        }
-        page.Parameters.AddWithValue("limit", limit);
-        page.Parameters.AddWithValue("offset", offset);
-        var total = (long)(await count.ExecuteScalarAsync(ct))!;
-        var rows = new List<RequestLogRow>();
-        await using var reader = await page.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            rows.Add(new RequestLogRow(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3), Math.Round(reader.GetFloat(4), 2),
+            """,
+            parameters =>
+            {
+                parameters.Add(new NpgsqlParameter("desde", NpgsqlDbType.TimestampTz) { Value = desde.HasValue ? desde.Value.UtcDateTime : DBNull.Value });
+                parameters.Add(new NpgsqlParameter("status", NpgsqlDbType.Integer) { Value = (object?)status ?? DBNull.Value });
+            },
+            limit, offset,
+            reader => new RequestLogRow(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3), Math.Round(reader.GetFloat(4), 2),
                 reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? null : reader.GetString(6),
                 reader.IsDBNull(7) ? null : reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetString(8),
-                new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(9), DateTimeKind.Utc))));
-        }
-        return (total, rows);
+                new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(9), DateTimeKind.Utc))),
+            ct);
     }
 }
