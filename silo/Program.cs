@@ -27,6 +27,7 @@ builder.AddIntegracoesHttp(settings);
 builder.AddIntegracoesTelemetry();
 
 var app = builder.Build();
+app.UseIntegracoesProxyHeaders(settings);
 app.UseSerilogRequestLogging(o => o.GetLevel = (http, elapsedMs, error) =>
     error is not null || http.Response.StatusCode >= 500 ? Serilog.Events.LogEventLevel.Error
     : elapsedMs > 1_000 ? Serilog.Events.LogEventLevel.Warning

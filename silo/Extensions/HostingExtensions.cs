@@ -2,6 +2,7 @@ using System.Net;
 using Integracoes.Api;
 using Integracoes.Grains.Hosting;
 using Integracoes.Grains.Webhooks;
+using Microsoft.AspNetCore.HttpOverrides;
 using Npgsql;
 using OpenTelemetry.Metrics;
 using Orleans.Configuration;
@@ -58,11 +59,24 @@ public static class HostingExtensions
 
     public static WebApplicationBuilder AddIntegracoesHttp(this WebApplicationBuilder builder, IntegracoesSettings settings)
     {
+        builder.Services.Configure<ForwardedHeadersOptions>(o =>
+        {
+            // Only the configured proxies are believed (the framework's default also trusts loopback).
+            o.ForwardedHeaders = ForwardedHeaders.XForwardedFor;
+            o.KnownProxies.Clear();
+            o.KnownIPNetworks.Clear();
+            settings.TryParseTrustedProxies(out var proxies);
+            foreach (var proxy in proxies) o.KnownIPNetworks.Add(proxy);
+            o.ForwardLimit = 1;
+        });
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = settings.MaxBodyBytes;
             kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
-            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(15);
+            kestrel.Limits.MaxRequestHeaderCount = 100;
+            kestrel.Limits.MaxRequestLineSize = 8 * 1024;
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(settings.RequestHeadersTimeoutSeconds);
+            kestrel.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(120);
             kestrel.Limits.MinRequestBodyDataRate = new(bytesPerSecond: 240, gracePeriod: TimeSpan.FromSeconds(5));
             kestrel.AddServerHeader = false;
             switch (settings.HttpHost)
@@ -92,5 +106,15 @@ public static class HostingExtensions
             .AddMeter("Npgsql")
             .AddPrometheusExporter());
         return builder;
+    }
+
+    /// <summary>Behind a reverse proxy (INTEGRACOES_TRUSTED_PROXIES), the client IP comes from its X-Forwarded-For.</summary>
+    public static WebApplication UseIntegracoesProxyHeaders(this WebApplication app, IntegracoesSettings settings)
+    {
+        if (!string.IsNullOrWhiteSpace(settings.TrustedProxies))
+        {
+            app.UseForwardedHeaders();
+        }
+        return app;
     }
 }

@@ -29,6 +29,11 @@ public sealed class SiloProcess : IAsyncDisposable
             ["INTEGRACOES_MAX_BODY_BYTES"] = "65536",
             ["INTEGRACOES_MAX_EVENT_BYTES"] = "32768",
             ["INTEGRACOES_CIRCUIT_BREAK_SECONDS"] = "3",
+            // Tests send X-Forwarded-For from loopback to act as clients elsewhere, and play slow clients.
+            ["INTEGRACOES_TRUSTED_PROXIES"] = "127.0.0.1",
+            ["INTEGRACOES_REQUEST_HEADERS_TIMEOUT_SECONDS"] = "2",
+            // Debug, so that the secrets scan of the log sees everything the silo could write.
+            ["INTEGRACOES_Serilog__MinimumLevel__Default"] = "Debug",
         };
     }
 
@@ -101,6 +106,14 @@ public sealed class SiloProcess : IAsyncDisposable
             _process.Kill(entireProcessTree: true);
             await _process.WaitForExitAsync();
         }
+    }
+
+    /// <summary>Everything the silo has written to stdout and stderr since it first started.</summary>
+    public string FullLog()
+    {
+        using var stream = new FileStream(_logPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
     }
 
     public string Tail()
