@@ -17,6 +17,9 @@ public sealed class IntegracoesClientOptions
     public string ClusterId { get; set; } = "integracoes";
 
     public string ServiceId { get; set; } = "integracoes";
+
+    /// <summary>How this app appears as <c>ator</c> in the audit trail (prefixed <c>cliente:</c>).</summary>
+    public string AppName { get; set; } = "grain-client";
 }
 
 /// <summary>
@@ -26,6 +29,7 @@ public sealed class IntegracoesClientOptions
 /// </summary>
 public sealed class IntegracoesClient(IClusterClient cluster) : IAsyncDisposable
 {
+    private string _actor = "cliente:grain-client";
     private IHost? _ownedHost;
     private NpgsqlDataSource? _ownedDataSource;
 
@@ -39,11 +43,12 @@ public sealed class IntegracoesClient(IClusterClient cluster) : IAsyncDisposable
         var client = host.Services.GetRequiredService<IntegracoesClient>();
         client._ownedHost = host;
         client._ownedDataSource = dataSource;
+        client._actor = "cliente:" + options.AppName;
         return client;
     }
 
     /// <summary>The integration services registry of one instance.</summary>
-    public ServiceRegistryClient Services(string instance) => new(cluster, instance);
+    public ServiceRegistryClient Services(string instance) => new(cluster, instance, _actor);
 
     /// <summary>Publishing events of one instance to its subscribers.</summary>
     public EventsClient Events(string instance) => new(cluster, instance);
@@ -63,15 +68,22 @@ public sealed class IntegracoesClient(IClusterClient cluster) : IAsyncDisposable
 }
 
 /// <summary>Registry operations for one instance; the same outcomes the HTTP API maps to status codes.</summary>
-public sealed class ServiceRegistryClient(IGrainFactory grains, string instance)
+public sealed class ServiceRegistryClient(IGrainFactory grains, string instance, string actor)
 {
     private IServiceRegistryGrain Registry => grains.GetGrain<IServiceRegistryGrain>(instance);
 
-    public Task<Outcome<ServiceView>> CreateAsync(ServiceDefinition definition) => Registry.CreateAsync(definition);
+    /// <summary>Changes carry this app's name to the audit trail (Orleans request context).</summary>
+    private IServiceRegistryGrain Audited()
+    {
+        AuditContext.Set(actor, null);
+        return Registry;
+    }
 
-    public Task<Outcome<ServiceView>> UpdateAsync(long id, ServiceDefinition definition) => Registry.UpdateAsync(id, definition);
+    public Task<Outcome<ServiceView>> CreateAsync(ServiceDefinition definition) => Audited().CreateAsync(definition);
 
-    public Task<bool> DeleteAsync(long id) => Registry.DeleteAsync(id);
+    public Task<Outcome<ServiceView>> UpdateAsync(long id, ServiceDefinition definition) => Audited().UpdateAsync(id, definition);
+
+    public Task<bool> DeleteAsync(long id) => Audited().DeleteAsync(id);
 
     public Task<Page<ServiceView>> ListAsync(string? tipo = null, bool? ativo = null, int limit = 50, int offset = 0) =>
         Registry.ListAsync(new ServiceFilter(tipo, ativo, Math.Clamp(limit, 1, 200), Math.Max(0, offset)));

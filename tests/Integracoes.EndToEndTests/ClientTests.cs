@@ -14,7 +14,7 @@ public sealed class ClientTests(SiloFixture fixture)
     [Fact]
     public async Task A_dotnet_app_uses_the_registry_through_the_grain_client()
     {
-        await using var client = await IntegracoesClient.ConnectAsync(new IntegracoesClientOptions { ConnectionString = fixture.ConnectionString });
+        await using var client = await IntegracoesClient.ConnectAsync(new IntegracoesClientOptions { ConnectionString = fixture.ConnectionString, AppName = "erp-sync" });
         var services = client.Services("client-app");
 
         var created = await services.CreateAsync(new ServiceDefinition(
@@ -29,6 +29,9 @@ public sealed class ClientTests(SiloFixture fixture)
         Assert.Equal(OutcomeStatus.Conflict, duplicate.Status);
         Assert.Equal("via-client", listed.Results.Single().Nome);
         Assert.Equal(["api_key"], read!.CredenciaisConfiguradas);
+        using var admin = fixture.Http(SiloFixture.AdminKey);
+        var audit = System.Text.Json.JsonDocument.Parse(await admin.GetStringAsync("api/auditoria/?instancia=client-app&recurso=servico&acao=criar")).RootElement;
+        Assert.Equal("cliente:erp-sync", audit.GetProperty("results").EnumerateArray().Single().GetProperty("ator").GetString());
     }
 
     [Fact]
