@@ -131,12 +131,28 @@ public sealed class SiloProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Stops the silo the way an operator does (SIGTERM): it leaves the cluster cleanly, so silos that
+    /// stay up never wait on a dead member. Killed outright only if it has not exited within 30 s.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (_process is { HasExited: false })
         {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
+            using (var term = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await term.WaitForExitAsync();
+            }
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            try
+            {
+                await _process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
         }
         _process?.Dispose();
         File.Delete(_logPath);
