@@ -1,11 +1,12 @@
 # shellcheck shell=bash
-# Shared set-up for run.sh and test.sh. Source it; do not execute it.
+# Shared set-up for run.sh, test.sh, scripts/backup.sh and scripts/restore.sh. Source it; do not execute it.
 #
 # Small functions, meant to be extended (RabbitMQ, NATS, npm packages, ...):
 #   ensure_apt_packages PKG...   install missing Debian packages (root only; apt-get update first)
 #   ensure_postgres_binaries     PostgreSQL 15 server binaries + (as root) the `postgres` OS user
 #   pg_start_private             private PostgreSQL in .data/pg; exports INTEGRACOES_CONNECTION_STRING
 #   pg_stop_private              stops it again, only if pg_start_private started it
+#   pg_connect_silo_database     points libpq (PGHOST, PGPORT, ...) at the database the silo uses
 #   ensure_secrets               exports INTEGRACOES_ADMIN_KEY and INTEGRACOES_ENCRYPTION_KEY
 #   build_solution               dotnet build Integracoes.sln -c Release
 #   ensure_npm_packages DIR      npm ci in DIR (test servers and reference clients)
@@ -16,6 +17,7 @@
 #   .data/pg.password   password of the `integracoes` role (mode 600)
 #   .data/admin.key     admin API key (mode 600)
 #   .data/encryption.key  base64 of 32 random bytes (mode 600)
+#   .data/backups/      where scripts/backup.sh writes when given no file (mode 700)
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Basics
@@ -405,6 +407,104 @@ pg_stop_private() {
   log "stopping PostgreSQL ($PG_DATA)"
   pg_ctl_owner -m fast -w -t 60 stop >/dev/null 2>&1 || pg_ctl_owner -m immediate -w stop >/dev/null 2>&1 ||
     warn "could not stop PostgreSQL in $PG_DATA"
+}
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The silo's database for libpq tools (pg_dump, pg_restore, psql): scripts/backup.sh and scripts/restore.sh
+
+# pg_env_from_connection_string CS: exports PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD (and PGSSLMODE,
+# PGCONNECT_TIMEOUT) from an Npgsql connection string such as "Host=h;Port=5432;Username=u;Password=p;Database=d".
+# Keys are case-insensitive, Npgsql's aliases are accepted, values may be quoted ("a;b" or 'a;b', a doubled quote
+# inside stands for one) and keys libpq has no use for (pool sizes, ...) are ignored. PG* variables inherited from the
+# environment are cleared first, so only the connection string decides where the tools connect.
+pg_env_from_connection_string() {
+  local cs="$1" n=${#1} i=0 key value quote c
+  unset PGHOST PGHOSTADDR PGPORT PGDATABASE PGUSER PGPASSWORD PGPASSFILE PGSERVICE PGOPTIONS PGSSLMODE
+  export PGCONNECT_TIMEOUT=10
+  while ((i < n)); do
+    key=""
+    while ((i < n)) && [[ "${cs:i:1}" != "=" && "${cs:i:1}" != ";" ]]; do
+      key+="${cs:i:1}"
+      i=$((i + 1))
+    done
+    if [[ "${cs:i:1}" == ";" || i -ge n ]]; then
+      i=$((i + 1))
+      [[ -z "${key//[[:space:]]/}" ]] && continue
+      die "INTEGRACOES_CONNECTION_STRING: '${key}' has no value (expected Key=Value pairs separated by ';')"
+    fi
+    i=$((i + 1)) # the '='
+    while ((i < n)) && [[ "${cs:i:1}" == " " ]]; do i=$((i + 1)); done
+    value=""
+    c="${cs:i:1}"
+    if [[ "$c" == '"' || "$c" == "'" ]]; then
+      quote="$c"
+      i=$((i + 1))
+      while ((i < n)); do
+        c="${cs:i:1}"
+        if [[ "$c" == "$quote" ]]; then
+          [[ "${cs:i+1:1}" == "$quote" ]] || break
+          i=$((i + 1))
+        fi
+        value+="$c"
+        i=$((i + 1))
+      done
+      while ((i < n)) && [[ "${cs:i:1}" != ";" ]]; do i=$((i + 1)); done
+    else
+      while ((i < n)) && [[ "${cs:i:1}" != ";" ]]; do
+        value+="${cs:i:1}"
+        i=$((i + 1))
+      done
+      value="${value%"${value##*[![:space:]]}"}"
+    fi
+    i=$((i + 1)) # the ';'
+    key="${key//[[:space:]]/}"
+    case "${key,,}" in
+      host | server) export PGHOST="$value" ;;
+      port) export PGPORT="$value" ;;
+      database | db) export PGDATABASE="$value" ;;
+      username | user | userid | uid) export PGUSER="$value" ;;
+      password | pwd | psw) export PGPASSWORD="$value" ;;
+      timeout) export PGCONNECT_TIMEOUT="$value" ;;
+      sslmode)
+        case "${value,,}" in
+          verifyca) value="verify-ca" ;;
+          verifyfull) value="verify-full" ;;
+          *) value="${value,,}" ;;
+        esac
+        export PGSSLMODE="$value"
+        ;;
+    esac
+  done
+  [[ -n "${PGHOST:-}" ]] || die "INTEGRACOES_CONNECTION_STRING has no Host"
+  [[ -n "${PGDATABASE:-}" ]] || die "INTEGRACOES_CONNECTION_STRING has no Database"
+}
+
+# pg_connect_silo_database MODE: points libpq at the database the silo uses: INTEGRACOES_CONNECTION_STRING when it is
+# set, otherwise the private PostgreSQL of ./run.sh, started if it is not running (pg_stop_private stops it again).
+# MODE "existing" refuses to create a private database that does not exist yet (a backup of nothing); MODE "any" lets
+# pg_start_private initialise one (a restore onto a new machine).
+pg_connect_silo_database() {
+  local mode="$1"
+  if [[ -z "${INTEGRACOES_CONNECTION_STRING:-}" ]]; then
+    if [[ "$mode" == "existing" && ! -e "$DATA_DIR/pg.password" ]]; then
+      die "no private database in $DATA_DIR (./run.sh creates it), and INTEGRACOES_CONNECTION_STRING is not set"
+    fi
+    pg_start_private
+  fi
+  pg_env_from_connection_string "$INTEGRACOES_CONNECTION_STRING"
+  PGPORT="${PGPORT:-5432}"
+  PGUSER="${PGUSER:-$(id -un)}"
+  export PGPORT PGUSER
+}
+
+# pg_describe_target: "database D on HOST:PORT as USER", never the password.
+pg_describe_target() {
+  printf 'database %s on %s:%s as %s' "$PGDATABASE" "$PGHOST" "$PGPORT" "$PGUSER"
+}
+
+# file_size FILE: human-readable size (e.g. 1.2M).
+file_size() {
+  numfmt --to=iec --suffix=B "$(stat -c %s "$1")"
 }
 
 # ---------------------------------------------------------------------------------------------------------------------
