@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Integracoes.Testing;
@@ -33,16 +32,7 @@ public sealed class SiloFixture : IAsyncLifetime
         await Postgres.DisposeAsync();
     }
 
-    public HttpClient Http(string? key = null, string scheme = "Bearer")
-    {
-        var http = new HttpClient { BaseAddress = Silo.BaseUri, Timeout = TimeSpan.FromSeconds(30) };
-        if (key is not null)
-        {
-            if (scheme == "X-Api-Key") http.DefaultRequestHeaders.Add("X-Api-Key", key);
-            else http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue(scheme, key);
-        }
-        return http;
-    }
+    public HttpClient Http(string? key = null, string scheme = "Bearer") => Silo.Http(key, scheme);
 
     /// <summary>
     /// Creates an instance with the admin key and returns its API key. Test instances raise their own

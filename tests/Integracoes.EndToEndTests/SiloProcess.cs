@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net.Http.Headers;
 using Integracoes.Testing;
 
 namespace Integracoes.EndToEndTests;
@@ -41,6 +42,18 @@ public sealed class SiloProcess : IAsyncDisposable
     public int SiloPort { get; }
     public int GatewayPort { get; }
     public Uri BaseUri => new($"http://127.0.0.1:{HttpPort}/");
+
+    /// <summary>A client of this silo's HTTP API sending <paramref name="key"/> (none: anonymous).</summary>
+    public HttpClient Http(string? key = null, string scheme = "Bearer")
+    {
+        var http = new HttpClient { BaseAddress = BaseUri, Timeout = TimeSpan.FromSeconds(30) };
+        if (key is not null)
+        {
+            if (scheme == "X-Api-Key") http.DefaultRequestHeaders.Add("X-Api-Key", key);
+            else http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue(scheme, key);
+        }
+        return http;
+    }
 
     public static string SiloDll
     {
