@@ -77,7 +77,8 @@ fi
 
 if [[ -t 0 && "$assume_yes" -eq 0 ]]; then
   printf 'Replace everything in the %s with %s? Type yes: ' "$target" "$backup" >&2
-  read -r answer
+  answer=""
+  read -r answer || true
   [[ "$answer" == "yes" ]] || die "restore cancelled; nothing was changed"
 fi
 
