@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Writes a consistent backup of the Integracoes database: one pg_dump snapshot, in pg_dump's custom format, of every
 # table (instances and their API keys, services, webhook subscriptions, the event ledger and the delivery queue with
-# its pending items, reminders, logs, schema_migrations). The silo may keep running: pg_dump reads everything in one
-# transaction snapshot, so the backup is the database as it was at one instant.
+# its pending items, the audit trail, reminders, logs, schema_migrations). The silo may keep running: pg_dump reads
+# everything in one transaction snapshot, so the backup is the database as it was at one instant.
 #
 #   scripts/backup.sh [FILE]    default FILE: .data/backups/integracoes-<UTC timestamp>.dump
 #

@@ -83,6 +83,8 @@ public sealed class BackupRestoreTests(SiloFixture fixture) : IDisposable
         Assert.Equal("ERP salvo", service.GetProperty("nome").GetString());
         Assert.Equal("https://erp.example.com/api", service.GetProperty("config_padrao").GetProperty("base_url").GetString());
         Assert.Equal("token", service.GetProperty("auth").GetProperty("credenciais_configuradas")[0].GetString());
+        var audit = JsonDocument.Parse(await admin.GetStringAsync($"api/auditoria/?instancia=backup-origem&recurso=servico&recurso_id={serviceId}")).RootElement;
+        Assert.Equal("criar", Assert.Single(audit.GetProperty("results").EnumerateArray()).GetProperty("acao").GetString());
         var webhook = JsonDocument.Parse(await restoredHttp.GetStringAsync($"api/webhooks/{webhookId}/")).RootElement;
         Assert.Equal("destino-fora-do-ar", webhook.GetProperty("nome").GetString());
         Assert.Equal($"http://127.0.0.1:{receiverPort}/hook", webhook.GetProperty("url").GetString());
