@@ -25,12 +25,7 @@ public sealed class MultiSiloTests(SiloFixture fixture) : IAsyncLifetime
 
     public async Task DisposeAsync() => await _second.DisposeAsync();
 
-    private HttpClient SecondSilo(string key)
-    {
-        var http = new HttpClient { BaseAddress = _second.BaseUri, Timeout = TimeSpan.FromSeconds(30) };
-        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
-        return http;
-    }
+    private HttpClient SecondSilo(string key) => _second.Http(key);
 
     [Fact]
     public async Task A_key_revoked_through_one_silo_is_refused_by_the_other_within_one_second()
