@@ -76,7 +76,7 @@ public static class ApiExtensions
         services.AddOptions<RateLimiterOptions>().Configure<IGrainFactory, TimeProvider>((o, grains, time) =>
             o.GlobalLimiter = new GrainRateLimiter(grains, settings.RateLimitPerMinute, time));
         services.AddIntegracoesHealthChecks();
-        services.AddOpenApi();
+        services.AddOpenApi(o => o.AddDocumentTransformer<ApiKeySecurityTransformer>());
         return services;
     }
 
