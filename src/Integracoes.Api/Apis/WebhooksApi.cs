@@ -1,3 +1,4 @@
+using Integracoes.Abstractions.Events;
 using Integracoes.Abstractions.Webhooks;
 using Integracoes.Api.Http;
 using Integracoes.Api.Security;
@@ -78,7 +79,8 @@ public static class WebhooksApi
         if (statusText is not ("" or "sucesso" or "falha")) return Problems.Invalid("status", "status must be sucesso or falha.");
         bool? sucesso = statusText.Length == 0 ? null : statusText == "sucesso";
         var evento = http.Request.Query["evento"].ToString() is { Length: > 0 } ev ? ev : null;
-        if (evento is { Length: > 100 }) return Problems.Invalid("evento", "evento is too long.");
+        // Only a valid event name can match; anything else (a NUL, say) must not reach PostgreSQL.
+        if (evento is not null && !EventCatalog.IsValidName(evento)) return Problems.Invalid("evento", "evento must be an event name (letters, digits, '_', '.', '-', at most 100 characters).");
         var outcome = await Queries(grains, http).LogsAsync(id, sucesso, evento, limit, offset);
         return outcome.IsOk ? TypedResults.Ok(Paging.Envelope(http.Request, outcome.Value!, l => l)) : Problems.From(outcome);
     }
