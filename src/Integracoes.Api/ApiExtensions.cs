@@ -1,6 +1,8 @@
 using System.Security.Claims;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Unicode;
 using Integracoes.Abstractions.Common;
 using Integracoes.Abstractions.Instances;
 using Integracoes.Api.Apis;
@@ -35,6 +37,9 @@ public static class ApiExtensions
             o.SerializerOptions.MaxDepth = MaxJsonDepth;
             o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
             o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.Never;
+            // ASP.NET Core's default leaves '<', '>', '&' and '\'' unescaped; escaped (\u003C...), stored markup stays
+            // inert wherever an answer ends up. Accented text is still written as it is.
+            o.SerializerOptions.Encoder = JavaScriptEncoder.Create(UnicodeRanges.All);
         });
         // Binding failures become exceptions so BadRequestExceptionHandler can name the field.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
