@@ -1,6 +1,8 @@
+using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Net.Http.Headers;
 
 namespace Integracoes.Api.Http;
 
@@ -14,6 +16,13 @@ public sealed class BadRequestExceptionHandler : IExceptionHandler
     {
         if (exception is not BadHttpRequestException bad)
         {
+            // A JSON body in a charset .NET does not know makes the framework throw InvalidOperationException.
+            if (exception is InvalidOperationException && HasUnknownCharset(context.Request))
+            {
+                context.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
+                await Problems.Field(StatusCodes.Status415UnsupportedMediaType, "body", "Send the body as UTF-8 application/json.").ExecuteAsync(context);
+                return true;
+            }
             return false;
         }
         var json = FindJsonException(bad);
@@ -32,6 +41,20 @@ public sealed class BadRequestExceptionHandler : IExceptionHandler
         context.Response.StatusCode = status;
         await result.ExecuteAsync(context);
         return true;
+    }
+
+    private static bool HasUnknownCharset(HttpRequest request)
+    {
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var type) || type.Charset.Length == 0) return false;
+        try
+        {
+            Encoding.GetEncoding(HeaderUtilities.RemoveQuotes(type.Charset).ToString());
+            return false;
+        }
+        catch (ArgumentException)
+        {
+            return true;
+        }
     }
 
     private static JsonException? FindJsonException(Exception e)
