@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Integracoes.Abstractions.Common;
 using Integracoes.Storage.Audit;
@@ -18,10 +19,36 @@ public sealed class Auditor(AuditTrail trail, TimeProvider time)
     };
 
     public Task RecordAsync(string? instance, string action, string resource, string? resourceId, object? before, object? after) =>
-        trail.RecordAsync(new AuditEntry(instance, Truncate(AuditContext.Actor, 64), AuditContext.Ip, action, resource, resourceId,
+        trail.RecordAsync(new AuditEntry(instance, Truncate(AuditContext.Actor, 64).Replace('\0', '\uFFFD'), AuditContext.Ip, action, resource, resourceId,
             Serialize(before), Serialize(after), time.GetUtcNow()));
 
-    private static string? Serialize(object? value) => value is null ? null : JsonSerializer.Serialize(value, value.GetType(), Json);
+    /// <summary>
+    /// PostgreSQL's jsonb cannot hold U+0000, which a resource may (names and JSON fields are kept as
+    /// sent): the trail records it as U+FFFD rather than fail, after the fact, the change it records.
+    /// </summary>
+    private static string? Serialize(object? value)
+    {
+        if (value is null) return null;
+        var json = JsonSerializer.Serialize(value, value.GetType(), Json);
+        return json.Contains("\\u0000", StringComparison.Ordinal) ? WithoutNul(JsonNode.Parse(json))!.ToJsonString() : json;
+    }
+
+    private static JsonNode? WithoutNul(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                var copy = new JsonObject();
+                foreach (var (name, child) in o) copy[name.Replace('\0', '\uFFFD')] = WithoutNul(child);
+                return copy;
+            case JsonArray a:
+                return new JsonArray([.. a.Select(WithoutNul)]);
+            case JsonValue v when v.GetValueKind() == JsonValueKind.String:
+                return JsonValue.Create(v.GetValue<string>().Replace('\0', '\uFFFD'));
+            default:
+                return node?.DeepClone();
+        }
+    }
 
     private static string Truncate(string text, int max) => text.Length <= max ? text : text[..max];
 }
