@@ -43,7 +43,8 @@ public static class AuditApi
             return Problems.Invalid("acao", "acao must be one of: " + string.Join(", ", AuditActions.All) + ".");
         var recursoId = Query(request, "recurso_id");
         var ator = Query(request, "ator");
-        if (recursoId?.Length > 64 || ator?.Length > 64) return Problems.Invalid(recursoId?.Length > 64 ? "recurso_id" : "ator", "at most 64 characters.");
+        // Ids and key ids are short and printable; a NUL must not reach PostgreSQL.
+        if (!Printable(recursoId) || !Printable(ator)) return Problems.Invalid(Printable(recursoId) ? "ator" : "recurso_id", "at most 64 printable characters.");
 
         var (count, rows) = await trail.ListAsync(new AuditFilter(instancia, recurso, recursoId, acao, ator, desde, ate), limit, offset, http.RequestAborted);
         return TypedResults.Ok(Paging.Envelope(request, new Page<AuditRow>(count, rows, limit, offset), r => new
@@ -60,6 +61,8 @@ public static class AuditApi
             created_at = r.Entry.CreatedAt,
         }));
     }
+
+    private static bool Printable(string? value) => value is null || (value.Length <= 64 && !value.Any(char.IsControl));
 
     private static string? Query(HttpRequest request, string name) => request.Query[name].ToString() is { Length: > 0 } value ? value : null;
 }
