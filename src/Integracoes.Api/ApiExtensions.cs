@@ -40,6 +40,7 @@ public static class ApiExtensions
             // ASP.NET Core's default leaves '<', '>', '&' and '\'' unescaped; escaped (\u003C...), stored markup stays
             // inert wherever an answer ends up. Accented text is still written as it is.
             o.SerializerOptions.Encoder = JavaScriptEncoder.Create(UnicodeRanges.All);
+            o.SerializerOptions.Converters.Add(new Utf8JsonElementConverter());
         });
         // Binding failures become exceptions so BadRequestExceptionHandler can name the field.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
