@@ -79,7 +79,14 @@ internal static class AttackPayloads
         new string('a', 2000), "ação", "😀", "A-UPPER", " ",
     ];
 
-    public static readonly string[] QueryNames = ["limit", "offset", "status", "tipo", "ativo", "servico_id", "desde", "evento"];
+    /// <summary>
+    /// Every query parameter the API reads (the endpoints read them from the query string, so the
+    /// document does not list them): each is sent to every GET route.
+    /// </summary>
+    public static readonly string[] QueryNames =
+    [
+        "limit", "offset", "status", "tipo", "ativo", "servico_id", "desde", "ate", "evento", "instancia", "recurso", "recurso_id", "acao", "ator",
+    ];
 
     /// <summary>Query values; those starting with '%' are sent as they are (already percent-encoded, not UTF-8), the others escaped.</summary>
     public static readonly string[] HostileQueryValues =

@@ -16,7 +16,7 @@ internal sealed record Subject(string Instance, string Key, string KeyId, long S
 
 /// <summary>
 /// Who attacks whom: instance A with one of everything, B (another tenant), C (a throwaway instance for
-/// the operator routes, so a route that rotates or revokes keys cannot lock A out), their clients, and
+/// the routes the operator's key may use, so a route that rotates or revokes keys cannot lock A out), their clients, and
 /// how a route's path and body are filled for a subject.
 /// </summary>
 internal sealed class AttackScene : IAsyncDisposable
@@ -92,10 +92,33 @@ internal sealed class AttackScene : IAsyncDisposable
         return scene;
     }
 
-    /// <summary>The key a route is meant for: the admin key on operator routes, A's key elsewhere.</summary>
-    public HttpClient OwnClient(DocumentedRoute route) => route.AdminOnly ? Admin : AClient;
+    /// <summary>
+    /// Which keys each authorization policy (Integracoes.Api.Security.Policies) admits: the operator's,
+    /// an instance's (for its own instance), or both. A route needs every policy it names.
+    /// </summary>
+    private static readonly Dictionary<string, (bool Operator, bool Instance)> PolicyAdmits = new()
+    {
+        ["admin"] = (true, false),
+        ["instance-read"] = (false, true),
+        ["instance-write"] = (false, true),
+        ["instance-admin"] = (true, true),
+        ["audit-read"] = (true, true),
+    };
 
-    public Subject OwnSubject(DocumentedRoute route) => route.AdminOnly ? C : A;
+    public static IEnumerable<string> UnknownPolicies(DocumentedRoute route) => route.Roles.Where(r => !PolicyAdmits.ContainsKey(r));
+
+    public static bool OperatorMay(DocumentedRoute route) => route.Roles.All(r => Admits(r).Operator);
+
+    public static bool InstanceMay(DocumentedRoute route) => route.Roles.All(r => Admits(r).Instance);
+
+    private static (bool Operator, bool Instance) Admits(string policy) => PolicyAdmits.TryGetValue(policy, out var admits)
+        ? admits
+        : throw new InvalidOperationException($"the document names the policy '{policy}', which the attack suite does not know: add it to PolicyAdmits.");
+
+    /// <summary>The key the suite attacks a route with: the operator's (on the throwaway instance C) where it may, else A's.</summary>
+    public HttpClient OwnClient(DocumentedRoute route) => OperatorMay(route) ? Admin : AClient;
+
+    public Subject OwnSubject(DocumentedRoute route) => OperatorMay(route) ? C : A;
 
     /// <summary>The route's path with every parameter filled with the subject's value, except <paramref name="replaced"/>, which gets <paramref name="with"/>.</summary>
     public string Path(DocumentedRoute route, Subject subject, PathParameter? replaced = null, string? with = null) =>

@@ -66,8 +66,10 @@ public sealed class AttackSuiteTests(SiloFixture fixture, ITestOutputHelper outp
             Assert.False(r.Anonymous, $"{r} has no security requirement");
             Assert.Equal(["api_key", "bearer"], r.Schemes.Order());
         });
-        Assert.All(document.Routes.Where(r => r.Template.StartsWith("/api/instances", StringComparison.Ordinal) || r.Template == "/api/integracoes/requisicoes"),
-            r => Assert.True(r.AdminOnly, $"{r} is an operator route but the document does not say so"));
+        Assert.All(document.Routes, r => Assert.Empty(AttackScene.UnknownPolicies(r)));
+        Assert.All(document.Routes.Where(r => r.Template.StartsWith("/api/instances", StringComparison.Ordinal)),
+            r => Assert.True(r.Roles.All(p => p is "admin" or "instance-admin"), $"{r} manages instances but the document does not say it is an operator route"));
+        Assert.Equal(["admin"], document.Routes.Single(r => r.Template == "/api/integracoes/requisicoes").Roles);
         Assert.Contains(document.Routes, r => r.Roles.Contains("instance-write"));
     }
 
@@ -119,22 +121,27 @@ public sealed class AttackSuiteTests(SiloFixture fixture, ITestOutputHelper outp
     {
         foreach (var route in routes.Where(r => !r.Anonymous))
         {
-            if (route.AdminOnly)
+            if (!AttackScene.InstanceMay(route))
             {
                 foreach (var instanceKey in new[] { scene.AClient, scene.BClient })
                 {
                     yield return new Attack("instance key on operator route", instanceKey, route.Method, scene.Path(route, scene.C), scene.Body(route, scene.C),
                         Expect.All(Expect.Status(403), Expect.ProblemWhenRefused));
                 }
-                continue;
             }
-            // A route naming one of A's resources must refuse B; any other answers B about B's own data.
-            var namesA = route.PathParameters.Count > 0 || scene.Baseline(route, scene.A).ContainsKey("servico_id");
-            yield return new Attack("another instance's key", scene.BClient, route.Method, scene.Path(route, scene.A), scene.Body(route, scene.A), namesA
-                ? Expect.All(Expect.Status(401, 403, 404), Expect.ProblemWhenRefused, Expect.NoneOf(scene.AData))
-                : Expect.All(Expect.ProblemWhenRefused, Expect.NoneOf(scene.AData)));
-            yield return new Attack("admin key on instance route", scene.Admin, route.Method, scene.Path(route, scene.A), scene.Body(route, scene.A),
-                Expect.All(Expect.Status(403), Expect.ProblemWhenRefused, Expect.NoneOf(scene.AData)));
+            else
+            {
+                // A route naming one of A's resources must refuse B; any other answers B about B's own data.
+                var namesA = route.PathParameters.Count > 0 || scene.Baseline(route, scene.A).ContainsKey("servico_id");
+                yield return new Attack("another instance's key", scene.BClient, route.Method, scene.Path(route, scene.A), scene.Body(route, scene.A), namesA
+                    ? Expect.All(Expect.Status(401, 403, 404), Expect.ProblemWhenRefused, Expect.NoneOf(scene.AData))
+                    : Expect.All(Expect.ProblemWhenRefused, Expect.NoneOf(scene.AData)));
+            }
+            if (!AttackScene.OperatorMay(route))
+            {
+                yield return new Attack("admin key on instance route", scene.Admin, route.Method, scene.Path(route, scene.A), scene.Body(route, scene.A),
+                    Expect.All(Expect.Status(403), Expect.ProblemWhenRefused, Expect.NoneOf(scene.AData)));
+            }
         }
     }
 
@@ -225,6 +232,15 @@ public sealed class AttackSuiteTests(SiloFixture fixture, ITestOutputHelper outp
                 byte[] In(IReadOnlyList<string> at, byte[] raw) => scene.Spliced(route, subject, at, raw);
                 foreach (var wrong in WrongTypes(field.Kind)) yield return Body("wrong JSON types", $"{field.Name} = {wrong}", In(field.Path, Encoding.UTF8.GetBytes(wrong)));
                 yield return Body("nesting 10,000 deep", field.Name, In(field.Path, Encoding.UTF8.GetBytes(DeepArrays)));
+                if (field.Kind == "any")
+                {
+                    // JSON kept as sent (dados, config_padrao...): not UTF-8 as a value, and as a member's name.
+                    foreach (var bytes in InvalidUtf8)
+                    {
+                        yield return Body("invalid UTF-8", $"{field.Name} = {Convert.ToHexString(bytes)}", In(field.Path, bytes));
+                        yield return Body("invalid UTF-8", $"{field.Name} = {{{Convert.ToHexString(bytes)}: 1}}", In(field.Path, [(byte)'{', .. bytes, .. ": 1}"u8.ToArray()]));
+                    }
+                }
                 if (field.Kind is not ("string" or "map")) continue;
                 // A map of strings (headers) gets the hostile value as the value of one entry.
                 IReadOnlyList<string> at = field.Kind == "map" ? [.. field.Path, "X-Attack"] : field.Path;
@@ -389,7 +405,7 @@ public sealed class AttackSuiteTests(SiloFixture fixture, ITestOutputHelper outp
 
     private void Report(AttackScene scene, IReadOnlyList<DocumentedRoute> routes, TimeSpan elapsed)
     {
-        output.WriteLine($"Attack suite: {routes.Count} operations ({routes.Count(r => r.Anonymous)} anonymous, {routes.Count(r => r.AdminOnly)} operator-only, " +
+        output.WriteLine($"Attack suite: {routes.Count} operations ({routes.Count(r => r.Anonymous)} anonymous, {routes.Count(r => !AttackScene.InstanceMay(r))} operator-only, " +
             $"{routes.Count(r => r.HasBody)} with a JSON body), {_ledger.Total} requests and checks in {elapsed.TotalSeconds:0.0} s, " +
             $"{_ledger.Failures.Count} wrong answers; {_ledger.RefusedByServer} refused by Kestrel before the application.");
         foreach (var (category, count) in _ledger.Counts.OrderBy(c => Minimums.Keys.ToList().IndexOf(c.Key)))

@@ -22,8 +22,6 @@ internal sealed record DocumentedRoute(
     IReadOnlyList<PathParameter> PathParameters,
     JsonElement? BodySchema)
 {
-    public bool AdminOnly => Roles.Contains("admin");
-
     public bool HasBody => BodySchema is not null;
 
     public override string ToString() => $"{Method} {Template}";
