@@ -52,7 +52,8 @@ public static class HostingExtensions
                     DisableAfterFailingDays: settings.WebhookDisableAfterDays,
                     CircuitFailureRatio: settings.CircuitFailureRatio,
                     CircuitMinimumThroughput: settings.CircuitMinimumThroughput,
-                    CircuitBreakSeconds: settings.CircuitBreakSeconds)));
+                    CircuitBreakSeconds: settings.CircuitBreakSeconds,
+                    ServerUrl: settings.PublicUrl ?? $"http://{settings.HttpHost}:{settings.HttpPort}")));
         });
         return builder;
     }

@@ -31,6 +31,7 @@ public sealed class IntegracoesSettings
     [ConfigurationKeyName("CIRCUIT_BREAK_SECONDS")] public int CircuitBreakSeconds { get; set; } = 30;
     [ConfigurationKeyName("REQUEST_LOG_RETENTION_DAYS")] public int RequestLogRetentionDays { get; set; } = 90;
     [ConfigurationKeyName("RATE_LIMIT_PER_MINUTE")] public int RateLimitPerMinute { get; set; } = 100;
+    [ConfigurationKeyName("PUBLIC_URL")] public string? PublicUrl { get; set; }
     [ConfigurationKeyName("TRUSTED_PROXIES")] public string? TrustedProxies { get; set; }
     [ConfigurationKeyName("REQUEST_HEADERS_TIMEOUT_SECONDS")] public int RequestHeadersTimeoutSeconds { get; set; } = 15;
     [ConfigurationKeyName("MIGRATE_ON_START")] public bool MigrateOnStart { get; set; } = true;
@@ -77,6 +78,8 @@ public sealed class IntegracoesSettings
         if (CircuitMinimumThroughput < 2) errors.Add("INTEGRACOES_CIRCUIT_MIN_THROUGHPUT must be at least 2.");
         if (CircuitBreakSeconds is < 1 or > 3_600) errors.Add("INTEGRACOES_CIRCUIT_BREAK_SECONDS must be between 1 and 3600.");
         if (RateLimitPerMinute < 0) errors.Add("INTEGRACOES_RATE_LIMIT_PER_MINUTE must be 0 (unlimited) or positive.");
+        if (PublicUrl is not null && !(Uri.TryCreate(PublicUrl, UriKind.Absolute, out var publicUri) && publicUri.Scheme is "http" or "https"))
+            errors.Add("INTEGRACOES_PUBLIC_URL must be an absolute http(s) URL.");
         if (RequestHeadersTimeoutSeconds is < 1 or > 300) errors.Add("INTEGRACOES_REQUEST_HEADERS_TIMEOUT_SECONDS must be between 1 and 300.");
         if (TrustedProxies is not null && !TryParseTrustedProxies(out _)) errors.Add("INTEGRACOES_TRUSTED_PROXIES must be a comma-separated list of IP addresses or CIDR blocks.");
         if (RequestLogRetentionDays < 1) errors.Add("INTEGRACOES_REQUEST_LOG_RETENTION_DAYS must be positive.");

@@ -114,6 +114,7 @@ public static class ApiExtensions
         app.MapRequestsApi();
         app.MapKeysApi();
         app.MapAuditApi();
+        app.MapSinksApi();
         return app;
     }
 }

@@ -120,7 +120,7 @@ public sealed class EnvelopeTests
         var id = Guid.CreateVersion7();
         var delivery = new QueuedDelivery(1, id, "nfe_importada", """{"b": 2,  "a":"ç"}""", new DateTimeOffset(2024, 1, 1, 12, 0, 0, TimeSpan.Zero), 0, 0, DateTimeOffset.UtcNow);
 
-        var body = Encoding.UTF8.GetString(WebhookSubscriptionGrain.Envelope("minha-instancia", delivery));
+        var body = Encoding.UTF8.GetString(DeliveryEnvelope.Write(new EnvelopeShape("minha-instancia"), delivery));
 
         Assert.Equal($$"""{"id":"{{id}}","event":"nfe_importada","instance":"minha-instancia","data":{"b": 2,  "a":"ç"},"date_time":"2024-01-01T12:00:00.000Z"}""", body);
     }

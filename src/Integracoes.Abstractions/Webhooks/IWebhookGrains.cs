@@ -59,6 +59,17 @@ public interface IWebhookRegistryGrain : IGrainWithStringKey
     [Alias("Match"), ReadOnly]
     Task<IReadOnlyList<long>> MatchAsync(string evento);
 
+    /// <summary>
+    /// Creates or replaces the instance's seed-002 sink of one kind (<c>POST /{tipo}/set/{instance}</c>):
+    /// <c>events</c> empty means every event.
+    /// </summary>
+    [Alias("SetSink")]
+    Task<Outcome<SinkSetResult>> SetSinkAsync(SinkSettings settings);
+
+    /// <summary>The instance's sink of one kind, or null when it was never set.</summary>
+    [Alias("FindSink"), ReadOnly]
+    Task<WebhookView?> FindSinkAsync(string tipo);
+
     /// <summary>Keeps the matching index in step when a subscription disables itself.</summary>
     [Alias("SetActive")]
     Task SetActiveAsync(long id, bool ativo);

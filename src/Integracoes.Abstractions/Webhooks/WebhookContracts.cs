@@ -12,7 +12,11 @@ public sealed record WebhookDefinition(
     [property: Id(6)] IReadOnlyList<int> RetrySchedule,
     [property: Id(7)] double? RateLimit,
     [property: Id(8)] int MaxConcurrency,
-    [property: Id(9)] string? Secret);
+    [property: Id(9)] string? Secret,
+    [property: Id(10)] string Tipo = SinkKinds.Webhook,
+    [property: Id(11)] bool PorEvento = false,
+    [property: Id(12)] bool Base64 = false,
+    [property: Id(13)] bool Sink = false);
 
 /// <summary>A subscription as read back. The secret is never part of it.</summary>
 [GenerateSerializer, Immutable]
@@ -31,7 +35,11 @@ public sealed record WebhookView(
     [property: Id(11)] string? MotivoDesativacao,
     [property: Id(12)] DateTimeOffset CreatedAt,
     [property: Id(13)] DateTimeOffset UpdatedAt,
-    [property: Id(14)] string CircuitState);
+    [property: Id(14)] string CircuitState,
+    [property: Id(15)] string Tipo = SinkKinds.Webhook,
+    [property: Id(16)] bool PorEvento = false,
+    [property: Id(17)] bool Base64 = false,
+    [property: Id(18)] bool Sink = false);
 
 /// <summary>Returned on create and on rotation: the only answers that carry the signing secret.</summary>
 [GenerateSerializer, Immutable]
@@ -59,6 +67,39 @@ public sealed record QueuedDelivery(
     [property: Id(5)] int Prioridade,
     [property: Id(6)] int Tentativas,
     [property: Id(7)] DateTimeOffset ProximaTentativa);
+
+/// <summary>The body of <c>POST /{tipo}/set/{instance}</c> (seed 002).</summary>
+[GenerateSerializer, Immutable]
+public sealed record SinkSettings(
+    [property: Id(0)] string Tipo,
+    [property: Id(1)] bool Enabled,
+    [property: Id(2)] IReadOnlyList<string> Events,
+    [property: Id(3)] string? Url = null,
+    [property: Id(4)] bool WebhookByEvents = false,
+    [property: Id(5)] bool WebhookBase64 = false);
+
+/// <summary>A sink after <c>set</c>; the signing secret only when this call created it (webhook sinks sign like every webhook).</summary>
+[GenerateSerializer, Immutable]
+public sealed record SinkSetResult(
+    [property: Id(0)] WebhookView Sink,
+    [property: Id(1)] string? Secret);
+
+/// <summary>
+/// Where a destination's deliveries go. A seed-001 webhook subscription is a <c>webhook</c>; the
+/// seed-002 per-instance sinks (<c>/{tipo}/set/{instance}</c>) are one destination of each kind.
+/// Every kind runs on the same durable queue, retries, dead letters, logs and statistics.
+/// </summary>
+public static class SinkKinds
+{
+    public const string Webhook = "webhook";
+    public const string WebSocket = "websocket";
+    public const string RabbitMq = "rabbitmq";
+    public const string Sqs = "sqs";
+    public const string Nats = "nats";
+    public const string Pusher = "pusher";
+
+    public static readonly IReadOnlyList<string> All = [Webhook, WebSocket, RabbitMq, Sqs, Nats, Pusher];
+}
 
 public static class WebhookDefaults
 {

@@ -1,6 +1,7 @@
 using Integracoes.Abstractions.Webhooks;
 using Integracoes.Delivery.Http;
 using Integracoes.Delivery.Services;
+using Integracoes.Delivery.Sinks;
 using Integracoes.Delivery.Webhooks;
 using Integracoes.Grains.Audit;
 using Integracoes.Grains.Webhooks;
@@ -86,6 +87,7 @@ public static class GrainHostingExtensions
         services.AddSingleton<DeliveryQueries>();
         services.AddSingleton<QueueIdAllocator>();
         services.AddSingleton<WebhookSender>();
+        services.AddSingleton<EventSinks>();
         services.AddSingleton<WebhookTargetValidator>();
         services.TryAddSingleton<IJitterSource, RandomJitterSource>();
         services.AddSingleton<RetryPlanner>();

@@ -10,4 +10,5 @@ public sealed record DeliverySettings(
     double CircuitFailureRatio = 0.5,
     int CircuitMinimumThroughput = 20,
     int CircuitSamplingSeconds = 30,
-    int CircuitBreakSeconds = 30);
+    int CircuitBreakSeconds = 30,
+    string? ServerUrl = null);

@@ -9,6 +9,9 @@ public sealed class WebhookRegistryState
 {
     public int Version { get; set; } = 1;
     public Dictionary<long, WebhookRegistryEntry> Entries { get; set; } = [];
+
+    /// <summary>The seed-002 sinks of the instance: one destination id per kind.</summary>
+    public Dictionary<string, long> Sinks { get; set; } = [];
 }
 
 /// <summary>What event matching needs, kept in the registry so a publish asks one grain, not every subscription.</summary>
@@ -63,6 +66,10 @@ public sealed class WebhookRegistryGrain(
         {
             return false;
         }
+        foreach (var kind in state.State.Sinks.Where(s => s.Value == id).Select(s => s.Key).ToList())
+        {
+            state.State.Sinks.Remove(kind);
+        }
         var before = await Subscription(id).GetAsync(Instance);
         await state.WriteStateAsync();
         await Subscription(id).DeleteAsync(Instance);
@@ -79,6 +86,39 @@ public sealed class WebhookRegistryGrain(
 
     public Task<IReadOnlyList<long>> MatchAsync(string evento) => Task.FromResult<IReadOnlyList<long>>(
         [.. state.State.Entries.Where(e => e.Value.Ativo && (e.Value.Eventos.Contains("*") || e.Value.Eventos.Contains(evento))).Select(e => e.Key)]);
+
+    public async Task<Outcome<SinkSetResult>> SetSinkAsync(SinkSettings sink)
+    {
+        if (!SinkKinds.All.Contains(sink.Tipo)) return Outcome<SinkSetResult>.NotFound($"unknown sink '{sink.Tipo}'.");
+        var definition = new WebhookDefinition(
+            Nome: sink.Tipo,
+            Url: sink.Url ?? "",
+            Eventos: sink.Events.Count == 0 ? ["*"] : sink.Events,
+            Ativo: sink.Enabled,
+            Headers: new Dictionary<string, string>(),
+            Timeout: WebhookDefaults.Timeout,
+            RetrySchedule: WebhookDefaults.RetrySchedule,
+            RateLimit: null,
+            MaxConcurrency: WebhookDefaults.MaxConcurrency,
+            Secret: null,
+            Tipo: sink.Tipo,
+            PorEvento: sink.WebhookByEvents,
+            Base64: sink.WebhookBase64,
+            Sink: true);
+        if (state.State.Sinks.TryGetValue(sink.Tipo, out var id) && state.State.Entries.ContainsKey(id))
+        {
+            var updated = await UpdateAsync(id, definition);
+            return updated.IsOk ? Outcome<SinkSetResult>.Ok(new SinkSetResult(updated.Value!, null)) : updated.As<SinkSetResult>();
+        }
+        var created = await CreateAsync(definition);
+        if (!created.IsOk) return created.As<SinkSetResult>();
+        state.State.Sinks[sink.Tipo] = created.Value!.Webhook.Id;
+        await state.WriteStateAsync();
+        return Outcome<SinkSetResult>.Ok(new SinkSetResult(created.Value.Webhook, created.Value.Secret));
+    }
+
+    public async Task<WebhookView?> FindSinkAsync(string tipo) =>
+        state.State.Sinks.TryGetValue(tipo, out var id) ? await Subscription(id).GetAsync(Instance) : null;
 
     public async Task SetActiveAsync(long id, bool ativo)
     {

@@ -4,6 +4,7 @@ using System.Threading.RateLimiting;
 using Integracoes.Abstractions.Common;
 using Integracoes.Abstractions.Events;
 using Integracoes.Abstractions.Webhooks;
+using Integracoes.Delivery.Sinks;
 using Integracoes.Delivery.Webhooks;
 using Integracoes.Grains.Audit;
 using Integracoes.Storage.Deliveries;
@@ -43,6 +44,18 @@ public sealed class WebhookSubscriptionState
     public DateTimeOffset? FailingSince { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>Where deliveries go (<see cref="SinkKinds"/>); seed-001 subscriptions are webhooks.</summary>
+    public string Tipo { get; set; } = SinkKinds.Webhook;
+
+    /// <summary>A seed-002 sink (<c>/{tipo}/set/{instance}</c>) rather than a seed-001 subscription.</summary>
+    public bool Sink { get; set; }
+
+    /// <summary>webhook_by_events: the event name, in lower case, is appended to the URL.</summary>
+    public bool PorEvento { get; set; }
+
+    /// <summary>webhook_base64: media content is included.</summary>
+    public bool Base64 { get; set; }
 }
 
 /// <summary>
@@ -66,6 +79,7 @@ public sealed class WebhookSubscriptionGrain(
     DeliverySettings settings,
     TimeProvider time,
     Auditor audit,
+    EventSinks sinks,
     ILogger<WebhookSubscriptionGrain> logger) : Grain, IWebhookSubscriptionGrain, IRemindable
 {
     private const string BackstopReminder = "entregas-pendentes";
@@ -218,7 +232,7 @@ public sealed class WebhookSubscriptionGrain(
         var now = time.GetUtcNow();
         var delivery = new QueuedDelivery(0, Guid.CreateVersion7(), EventCatalog.WebhookTest,
             """{"mensagem":"Evento de teste do Integracoes"}""", now, 0, 0, now);
-        var result = await sender.SendAsync(Message(delivery));
+        var result = await SendAsync(delivery, CancellationToken.None);
         await ledger.RecordAsync(new AttemptRecord(state.State.Instance, Id, null, delivery.EventId, delivery.Evento, 1,
             result.StatusCode, result.Outcome == AttemptOutcome.Delivered, result.DurationMs, result.ResponseBody, result.Error, now, null));
         return Outcome<WebhookTestResult>.Ok(new WebhookTestResult(
@@ -379,8 +393,8 @@ public sealed class WebhookSubscriptionGrain(
             AttemptResult result;
             try
             {
-                result = await _breaker!.ExecuteAsync(static (args, ct) => new ValueTask<AttemptResult>(args.sender.SendAsync(args.message, ct)),
-                    (sender, message: Message(delivery)));
+                result = await _breaker!.ExecuteAsync(static (args, ct) => new ValueTask<AttemptResult>(args.self.SendAsync(args.delivery, ct)),
+                    (self: this, delivery));
             }
             catch (BrokenCircuitException open)
             {
@@ -617,12 +631,24 @@ public sealed class WebhookSubscriptionGrain(
     // ---------------------------------------------------------------------------------------------
     // Helpers
 
-    private WebhookMessage Message(QueuedDelivery delivery)
+    /// <summary>One attempt, by the destination's kind: a signed HTTP POST, or one of the <see cref="EventSinks"/>.</summary>
+    private Task<AttemptResult> SendAsync(QueuedDelivery delivery, CancellationToken ct)
     {
         var s = state.State;
-        var secrets = s.PreviousSecretExpiresAt > time.GetUtcNow() ? _secrets : _secrets.Take(1).ToList();
-        return new WebhookMessage(delivery.EventId.ToString(), delivery.Evento, Envelope(s.Instance, delivery), _url!, _headers, secrets,
-            TimeSpan.FromSeconds(s.Timeout));
+        if (s.Tipo == SinkKinds.Webhook)
+        {
+            var secrets = s.PreviousSecretExpiresAt > time.GetUtcNow() ? _secrets : _secrets.Take(1).ToList();
+            var url = s.PorEvento ? new Uri(_url!.ToString().TrimEnd('/') + "/" + delivery.Evento.ToLowerInvariant()) : _url!;
+            var body = DeliveryEnvelope.Write(new EnvelopeShape(s.Instance, s.Sink, url.ToString(), settings.ServerUrl, s.Base64), delivery);
+            return sender.SendAsync(new WebhookMessage(delivery.EventId.ToString(), delivery.Evento, body, url, _headers, secrets,
+                TimeSpan.FromSeconds(s.Timeout)), ct);
+        }
+        if (sinks.Find(s.Tipo) is not { } sink)
+        {
+            return Task.FromResult(new AttemptResult(AttemptOutcome.Retry, null, 0, null, $"no {s.Tipo} server is configured on this silo", null));
+        }
+        var envelope = DeliveryEnvelope.Write(new EnvelopeShape(s.Instance, s.Sink, null, settings.ServerUrl), delivery);
+        return sink.SendAsync(new SinkMessage(s.Instance, delivery.EventId, delivery.Evento, envelope), ct);
     }
 
     /// <summary>Serialises grain-state writes: deliveries run concurrently and two overlapping writes would conflict on the etag.</summary>
@@ -639,28 +665,22 @@ public sealed class WebhookSubscriptionGrain(
         }
     }
 
-    /// <summary>The body every destination receives: <c>{"id","event","instance","data","date_time"}</c>, data byte for byte as published.</summary>
-    public static byte[] Envelope(string instance, QueuedDelivery delivery)
-    {
-        using var buffer = new MemoryStream(delivery.DadosJson.Length + 200);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("id", delivery.EventId.ToString());
-            writer.WriteString("event", delivery.Evento);
-            writer.WriteString("instance", instance);
-            writer.WritePropertyName("data");
-            writer.WriteRawValue(delivery.DadosJson, skipInputValidation: true);
-            writer.WriteString("date_time", delivery.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
-            writer.WriteEndObject();
-        }
-        return buffer.ToArray();
-    }
 
     private async Task<(string Field, string Message)?> ValidateAsync(WebhookDefinition d)
     {
         if (string.IsNullOrWhiteSpace(d.Nome) || d.Nome.Length > 100) return ("nome", "nome is required (at most 100 characters).");
-        if (await targets.ProblemWithAsync(d.Url) is { } urlProblem) return ("url", urlProblem);
+        if (d.Tipo == SinkKinds.Webhook)
+        {
+            if (await targets.ProblemWithAsync(d.Url) is { } urlProblem) return ("url", urlProblem);
+        }
+        else if (sinks.Find(d.Tipo) is not { } sink)
+        {
+            return (d.Tipo, $"no {d.Tipo} server is configured: set its INTEGRACOES_ settings (see README).");
+        }
+        else if (d.Ativo && await sink.ProblemAsync(CancellationToken.None) is { } sinkProblem)
+        {
+            return (d.Tipo, sinkProblem);
+        }
         if (d.Eventos.Count == 0) return ("eventos", "eventos must list at least one event, or \"*\" for all.");
         if (d.Eventos.Count > WebhookDefaults.MaxEventsPerSubscription) return ("eventos", $"at most {WebhookDefaults.MaxEventsPerSubscription} events.");
         foreach (var evento in d.Eventos)
@@ -704,6 +724,10 @@ public sealed class WebhookSubscriptionGrain(
         s.RetrySchedule = [.. d.RetrySchedule];
         s.RateLimit = d.RateLimit;
         s.MaxConcurrency = d.MaxConcurrency;
+        s.Tipo = d.Tipo;
+        s.Sink = d.Sink;
+        s.PorEvento = d.PorEvento;
+        s.Base64 = d.Base64;
         s.UpdatedAt = time.GetUtcNow();
     }
 
@@ -715,7 +739,7 @@ public sealed class WebhookSubscriptionGrain(
         {
             _secrets.Add(protector.Unprotect(previous));
         }
-        _url = new Uri(state.State.Url);
+        _url = state.State.Tipo == SinkKinds.Webhook ? new Uri(state.State.Url) : null;
         _headers = ReadHeaders();
         _circuit = new CircuitBreakerStateProvider();
         var builder = new Polly.ResiliencePipelineBuilder<AttemptResult> { TimeProvider = time };
@@ -772,7 +796,8 @@ public sealed class WebhookSubscriptionGrain(
     {
         var s = state.State;
         return new WebhookView(Id, s.Instance, s.Nome, s.Url, [.. s.Eventos], s.Ativo, s.HeaderNames.ToDictionary(name => name, _ => HeaderMask), s.Timeout,
-            [.. s.RetrySchedule], s.RateLimit, s.MaxConcurrency, s.MotivoDesativacao, s.CreatedAt, s.UpdatedAt, CircuitStateName());
+            [.. s.RetrySchedule], s.RateLimit, s.MaxConcurrency, s.MotivoDesativacao, s.CreatedAt, s.UpdatedAt, CircuitStateName(),
+            s.Tipo, s.PorEvento, s.Base64, s.Sink);
     }
 
     private static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "...";
