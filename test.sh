@@ -16,6 +16,7 @@ TEST_PROJECTS=(
   tests/Integracoes.UnitTests
   tests/Integracoes.IntegrationTests
   tests/Integracoes.EndToEndTests
+  tests/Integracoes.BrokerTests
 )
 
 RESULTS_DIR="$(mktemp -d "${TMPDIR:-/tmp}/integracoes-tests.XXXXXX")"
