@@ -44,7 +44,8 @@ public sealed class NatsTests(NatsFixture fixture)
         await foreach (var message in consumer.FetchNoWaitAsync<string>(new NatsJSFetchOpts { MaxMsgs = 10 }, cancellationToken: ct))
         {
             received.Add(message.Data);
-            await message.AckAsync(cancellationToken: ct);
+            // Double ack: wait until the server has recorded the ack, so the consumer state below is settled.
+            await message.AckAsync(new AckOpts { DoubleAck = true }, ct);
         }
 
         Assert.Equal(["um", "dois"], received);
