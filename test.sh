@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the solution (Release) and runs every test project; the test suites start their own PostgreSQL servers.
+# Builds the solution (Release) and runs every test project; the test suites start their own PostgreSQL servers and
+# brokers (RabbitMQ, NATS, an SQS emulator, a Pusher server), installing what is missing first.
 # The last line printed is "N passed, N failed". Exit code 0 only when nothing failed and at least one test passed.
 #
 #   ./test.sh                               all tests
@@ -15,6 +16,7 @@ TEST_PROJECTS=(
   tests/Integracoes.UnitTests
   tests/Integracoes.IntegrationTests
   tests/Integracoes.EndToEndTests
+  tests/Integracoes.BrokerTests
 )
 
 RESULTS_DIR="$(mktemp -d "${TMPDIR:-/tmp}/integracoes-tests.XXXXXX")"
@@ -36,6 +38,7 @@ trx_counter() {
 
 ensure_postgres_binaries
 ensure_npm_packages tests/Integracoes.EndToEndTests/node
+ensure_broker_servers
 if ! (build_solution); then
   echo "0 passed, 1 failed" # the build failed: no test ran
   exit 1

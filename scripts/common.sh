@@ -10,6 +10,7 @@
 #   ensure_secrets               exports INTEGRACOES_ADMIN_KEY and INTEGRACOES_ENCRYPTION_KEY
 #   build_solution               dotnet build Integracoes.sln -c Release
 #   ensure_npm_packages DIR      npm ci in DIR (test servers and reference clients)
+#   ensure_broker_servers        RabbitMQ and NATS (Debian), the SQS and Pusher servers (npm, tests/servers)
 #
 # Files (all under .data/, which is git-ignored):
 #   .data/pg            data directory (or a symlink to /var/lib/integracoes/<hash>/pg, see pg_data_dir_setup)
@@ -571,4 +572,11 @@ ensure_npm_packages() {
   fi
   log "installing npm packages in $1"
   (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in $1"
+}
+
+# ensure_broker_servers: the servers the broker tests start privately on 127.0.0.1: rabbitmq-server and nats-server
+# from Debian (their packages start no service here), fauxqs (SQS) and @soketi/soketi (Pusher) from npm.
+ensure_broker_servers() {
+  ensure_apt_packages rabbitmq-server nats-server
+  ensure_npm_packages tests/servers
 }

@@ -13,6 +13,24 @@ public static class RepoPaths
     /// <summary>The directory with the SQL migration scripts (Root/sql).</summary>
     public static string SqlDirectory => Path.Combine(Root, "sql");
 
+    /// <summary>The npm-installed test servers (Root/tests/servers, set up by ./test.sh with npm ci).</summary>
+    public static string TestServersDirectory => Path.Combine(Root, "tests", "servers");
+
+    /// <summary>
+    /// A file of the npm-installed test servers, or a clear error when <c>npm ci</c> has not been run there.
+    /// </summary>
+    public static string TestServerFile(params string[] relativePath)
+    {
+        var path = Path.Combine([TestServersDirectory, .. relativePath]);
+        if (!File.Exists(path))
+        {
+            throw new InvalidOperationException(
+                $"{path} not found. Install the test servers: ./test.sh does it, or run `npm ci` in {TestServersDirectory}.");
+        }
+
+        return path;
+    }
+
     private static string FindRoot()
     {
         var start = AppContext.BaseDirectory;
