@@ -53,7 +53,8 @@ public static class HostingExtensions
                     CircuitFailureRatio: settings.CircuitFailureRatio,
                     CircuitMinimumThroughput: settings.CircuitMinimumThroughput,
                     CircuitBreakSeconds: settings.CircuitBreakSeconds,
-                    ServerUrl: settings.PublicUrl ?? $"http://{settings.HttpHost}:{settings.HttpPort}")));
+                    ServerUrl: settings.PublicUrl ?? $"http://{settings.HttpHost}:{settings.HttpPort}"),
+                settings.SinkConnections()));
         });
         return builder;
     }

@@ -1,3 +1,4 @@
+using Integracoes.Delivery.Sinks;
 using Npgsql;
 
 namespace Integracoes.Silo.Extensions;
@@ -31,6 +32,18 @@ public sealed class IntegracoesSettings
     [ConfigurationKeyName("CIRCUIT_BREAK_SECONDS")] public int CircuitBreakSeconds { get; set; } = 30;
     [ConfigurationKeyName("REQUEST_LOG_RETENTION_DAYS")] public int RequestLogRetentionDays { get; set; } = 90;
     [ConfigurationKeyName("RATE_LIMIT_PER_MINUTE")] public int RateLimitPerMinute { get; set; } = 100;
+    [ConfigurationKeyName("RABBITMQ_URI")] public string? RabbitMqUri { get; set; }
+    [ConfigurationKeyName("RABBITMQ_EXCHANGE_PREFIX")] public string RabbitMqExchangePrefix { get; set; } = "integracoes.";
+    [ConfigurationKeyName("NATS_URL")] public string? NatsUrl { get; set; }
+    [ConfigurationKeyName("SQS_ENDPOINT")] public string? SqsEndpoint { get; set; }
+    [ConfigurationKeyName("SQS_REGION")] public string SqsRegion { get; set; } = "us-east-1";
+    [ConfigurationKeyName("SQS_ACCESS_KEY")] public string? SqsAccessKey { get; set; }
+    [ConfigurationKeyName("SQS_SECRET_KEY")] public string? SqsSecretKey { get; set; }
+    [ConfigurationKeyName("SQS_QUEUE_PREFIX")] public string SqsQueuePrefix { get; set; } = "integracoes-";
+    [ConfigurationKeyName("PUSHER_URL")] public string? PusherUrl { get; set; }
+    [ConfigurationKeyName("PUSHER_APP_ID")] public string? PusherAppId { get; set; }
+    [ConfigurationKeyName("PUSHER_KEY")] public string? PusherKey { get; set; }
+    [ConfigurationKeyName("PUSHER_SECRET")] public string? PusherSecret { get; set; }
     [ConfigurationKeyName("PUBLIC_URL")] public string? PublicUrl { get; set; }
     [ConfigurationKeyName("TRUSTED_PROXIES")] public string? TrustedProxies { get; set; }
     [ConfigurationKeyName("REQUEST_HEADERS_TIMEOUT_SECONDS")] public int RequestHeadersTimeoutSeconds { get; set; } = 15;
@@ -80,6 +93,21 @@ public sealed class IntegracoesSettings
         if (RateLimitPerMinute < 0) errors.Add("INTEGRACOES_RATE_LIMIT_PER_MINUTE must be 0 (unlimited) or positive.");
         if (PublicUrl is not null && !(Uri.TryCreate(PublicUrl, UriKind.Absolute, out var publicUri) && publicUri.Scheme is "http" or "https"))
             errors.Add("INTEGRACOES_PUBLIC_URL must be an absolute http(s) URL.");
+        foreach (var (name, value, schemes) in new[]
+        {
+            ("RABBITMQ_URI", RabbitMqUri, new[] { "amqp", "amqps" }),
+            ("NATS_URL", NatsUrl, ["nats", "tls", "ws", "wss"]),
+            ("SQS_ENDPOINT", SqsEndpoint, ["http", "https"]),
+            ("PUSHER_URL", PusherUrl, ["http", "https"]),
+        })
+        {
+            if (value is not null && !(Uri.TryCreate(value, UriKind.Absolute, out var uri) && schemes.Contains(uri.Scheme)))
+                errors.Add($"INTEGRACOES_{name} must be a URL with scheme {string.Join(" or ", schemes)}.");
+        }
+        if (PusherUrl is not null && (string.IsNullOrEmpty(PusherAppId) || string.IsNullOrEmpty(PusherKey) || string.IsNullOrEmpty(PusherSecret)))
+            errors.Add("INTEGRACOES_PUSHER_URL needs INTEGRACOES_PUSHER_APP_ID, INTEGRACOES_PUSHER_KEY and INTEGRACOES_PUSHER_SECRET.");
+        if (SqsEndpoint is not null && (string.IsNullOrEmpty(SqsAccessKey) || string.IsNullOrEmpty(SqsSecretKey)))
+            errors.Add("INTEGRACOES_SQS_ENDPOINT needs INTEGRACOES_SQS_ACCESS_KEY and INTEGRACOES_SQS_SECRET_KEY.");
         if (RequestHeadersTimeoutSeconds is < 1 or > 300) errors.Add("INTEGRACOES_REQUEST_HEADERS_TIMEOUT_SECONDS must be between 1 and 300.");
         if (TrustedProxies is not null && !TryParseTrustedProxies(out _)) errors.Add("INTEGRACOES_TRUSTED_PROXIES must be a comma-separated list of IP addresses or CIDR blocks.");
         if (RequestLogRetentionDays < 1) errors.Add("INTEGRACOES_REQUEST_LOG_RETENTION_DAYS must be positive.");
@@ -99,6 +127,10 @@ public sealed class IntegracoesSettings
         }
         return true;
     }
+
+    public SinkConnections SinkConnections() => new(
+        RabbitMqUri, RabbitMqExchangePrefix, NatsUrl, SqsEndpoint, SqsRegion, SqsAccessKey, SqsSecretKey, SqsQueuePrefix,
+        PusherUrl, PusherAppId, PusherKey, PusherSecret);
 
     /// <summary>One pool for the whole process, bounded so many activations never exhaust max_connections.</summary>
     public NpgsqlDataSource CreateDataSource()

@@ -27,7 +27,8 @@ public sealed record GrainHostSettings(
     GrainLimits Limits,
     string ClusterId,
     string ServiceId,
-    DeliverySettings? Delivery = null);
+    DeliverySettings? Delivery = null,
+    SinkConnections? Sinks = null);
 
 public static class GrainHostingExtensions
 {
@@ -87,7 +88,7 @@ public static class GrainHostingExtensions
         services.AddSingleton<DeliveryQueries>();
         services.AddSingleton<QueueIdAllocator>();
         services.AddSingleton<WebhookSender>();
-        services.AddSingleton<EventSinks>();
+        services.AddEventSinks(settings.Sinks ?? new SinkConnections());
         services.AddSingleton<WebhookTargetValidator>();
         services.TryAddSingleton<IJitterSource, RandomJitterSource>();
         services.AddSingleton<RetryPlanner>();

@@ -1,8 +1,7 @@
 using System.Diagnostics;
 using System.Net.Http.Headers;
-using Integracoes.Testing;
 
-namespace Integracoes.EndToEndTests;
+namespace Integracoes.Testing;
 
 /// <summary>The real silo executable, started as a child process with its own ports and database.</summary>
 public sealed class SiloProcess : IAsyncDisposable
@@ -11,7 +10,8 @@ public sealed class SiloProcess : IAsyncDisposable
     private readonly string _logPath;
     private Process? _process;
 
-    public SiloProcess(string connectionString, string adminKey, string encryptionKey)
+    /// <param name="environment">Extra INTEGRACOES_ settings (brokers, ...), added to and overriding the test defaults.</param>
+    public SiloProcess(string connectionString, string adminKey, string encryptionKey, IReadOnlyDictionary<string, string>? environment = null)
     {
         HttpPort = LocalHttpServer.FreePort();
         SiloPort = LocalHttpServer.FreePort();
@@ -36,6 +36,10 @@ public sealed class SiloProcess : IAsyncDisposable
             // Debug, so that the secrets scan of the log sees everything the silo could write.
             ["INTEGRACOES_Serilog__MinimumLevel__Default"] = "Debug",
         };
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            _environment[key] = value;
+        }
     }
 
     public int HttpPort { get; }
