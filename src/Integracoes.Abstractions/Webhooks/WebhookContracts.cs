@@ -99,12 +99,22 @@ public static class SinkKinds
     public const string Pusher = "pusher";
 
     public static readonly IReadOnlyList<string> All = [Webhook, WebSocket, RabbitMq, Sqs, Nats, Pusher];
+
+    /// <summary>Message servers receive an instance's events one at a time, in order; webhooks concurrently.</summary>
+    public static bool IsOrdered(string kind) => kind != Webhook;
 }
 
 public static class WebhookDefaults
 {
     /// <summary>Immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (each with ±20 % jitter).</summary>
     public static readonly IReadOnlyList<int> RetrySchedule = [0, 5, 300, 1_800, 7_200, 18_000, 36_000, 36_000];
+
+    /// <summary>
+    /// Message servers (RabbitMQ, SQS, NATS, Pusher) are usually back within seconds after a restart,
+    /// so their sinks retry sooner before settling into the webhook pace: 0, 1, 2, 5, 10, 20, 30 s,
+    /// 1, 5, 30 min, 2, 5, 10 h.
+    /// </summary>
+    public static readonly IReadOnlyList<int> ServerRetrySchedule = [0, 1, 2, 5, 10, 20, 30, 60, 300, 1_800, 7_200, 18_000, 36_000];
 
     public const int Timeout = 30;
     public const int MaxConcurrency = 10;

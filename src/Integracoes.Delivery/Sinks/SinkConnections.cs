@@ -32,6 +32,11 @@ public static class SinkServiceExtensions
             services.AddSingleton<NatsSink>();
             services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<NatsSink>());
         }
+        if (connections.RabbitMqUri is not null)
+        {
+            services.AddSingleton<RabbitMqSink>();
+            services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<RabbitMqSink>());
+        }
         return services;
     }
 }

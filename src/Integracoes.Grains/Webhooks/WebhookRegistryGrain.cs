@@ -97,7 +97,7 @@ public sealed class WebhookRegistryGrain(
             Ativo: sink.Enabled,
             Headers: new Dictionary<string, string>(),
             Timeout: WebhookDefaults.Timeout,
-            RetrySchedule: WebhookDefaults.RetrySchedule,
+            RetrySchedule: sink.Tipo is SinkKinds.Webhook or SinkKinds.WebSocket ? WebhookDefaults.RetrySchedule : WebhookDefaults.ServerRetrySchedule,
             RateLimit: null,
             MaxConcurrency: WebhookDefaults.MaxConcurrency,
             Secret: null,

@@ -318,7 +318,21 @@ public sealed class WebhookSubscriptionGrain(
         else _waiting.Enqueue(delivery, delivery.ProximaTentativa);
     }
 
-    private void Ready(QueuedDelivery delivery) => _ready.Enqueue(delivery, (-delivery.Prioridade, delivery.QueueId));
+    private void Ready(QueuedDelivery delivery) => _ready.Enqueue(delivery, (Ordered ? 0 : -delivery.Prioridade, delivery.QueueId));
+
+    /// <summary>
+    /// Message-server sinks keep the instance's order: one delivery at a time, in acceptance order, and
+    /// a delivery waiting for its retry holds back every later one (head-of-line), so a consumer never
+    /// sees event 2 before event 1. Webhooks deliver concurrently, highest priority first.
+    /// </summary>
+    private bool Ordered => SinkKinds.IsOrdered(state.State.Tipo);
+
+    private bool HeldBackInOrder()
+    {
+        if (_inFlight > 0 || _unrecorded > 0) return true;
+        if (!_ready.TryPeek(out var head, out _)) return false;
+        return _waiting.UnorderedItems.Any(w => w.Element.QueueId < head.QueueId) || _parked.Any(p => p.QueueId < head.QueueId);
+    }
 
     // ---------------------------------------------------------------------------------------------
     // The delivery loop
@@ -341,6 +355,7 @@ public sealed class WebhookSubscriptionGrain(
         DateTimeOffset? wakeAt = null;
         while (_inFlight < state.State.MaxConcurrency && _unrecorded < 4 * state.State.MaxConcurrency && _ready.Count > 0)
         {
+            if (Ordered && HeldBackInOrder()) break;
             var circuit = _circuit!.CircuitState;
             if (circuit is CircuitState.Open or CircuitState.Isolated && now < _circuitRetryAt)
             {
