@@ -31,7 +31,7 @@ public static class SinksApi
 
     private static async Task<IResult> SetAsync(string kind, string instance, JsonElement body, HttpContext http, IGrainFactory grains)
     {
-        if (instance != http.User.Instance()) return Problems.NotFound($"instance '{Bounded(instance)}' not found.");
+        if (instance != http.User.Instance()) return Problems.NotFound("instance not found.");
         if (!TryRead(kind, body, out var settings, out var error)) return Problems.Invalid(error.Field, error.Message);
         var outcome = await grains.GetGrain<IWebhookRegistryGrain>(instance).SetSinkAsync(settings);
         if (!outcome.IsOk) return Problems.From(outcome.Field == "eventos" ? outcome with { Field = "events" } : outcome);
@@ -44,7 +44,7 @@ public static class SinksApi
 
     private static async Task<IResult> FindAsync(string kind, string instance, HttpContext http, IGrainFactory grains)
     {
-        if (instance != http.User.Instance()) return Problems.NotFound($"instance '{Bounded(instance)}' not found.");
+        if (instance != http.User.Instance()) return Problems.NotFound("instance not found.");
         var view = await grains.GetGrain<IWebhookRegistryGrain>(instance).FindSinkAsync(kind);
         return view is null ? Problems.NotFound($"no {kind} is set for this instance.") : TypedResults.Ok(Response(view));
     }
