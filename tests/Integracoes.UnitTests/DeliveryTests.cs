@@ -1,7 +1,9 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using Integracoes.Abstractions.Events;
 using Integracoes.Abstractions.Webhooks;
+using Integracoes.Api.Apis;
 using Integracoes.Delivery.Webhooks;
 using Integracoes.Grains.Webhooks;
 
@@ -123,6 +125,52 @@ public sealed class EnvelopeTests
         var body = Encoding.UTF8.GetString(DeliveryEnvelope.Write(new EnvelopeShape("minha-instancia"), delivery));
 
         Assert.Equal($$"""{"id":"{{id}}","event":"nfe_importada","instance":"minha-instancia","data":{"b": 2,  "a":"ç"},"date_time":"2024-01-01T12:00:00.000Z"}""", body);
+    }
+
+    [Fact]
+    public void A_seed_sink_envelope_is_the_seed_webhook_payload_without_media_unless_asked()
+    {
+        var delivery = new QueuedDelivery(1, Guid.CreateVersion7(), "MESSAGES_UPSERT",
+            """{"message":{"imageMessage":{"url":"u","base64":"AAA"}},"list":[{"base64":"BBB","k":1}]}""", DateTimeOffset.UtcNow, 0, 0, DateTimeOffset.UtcNow);
+
+        var without = JsonDocument.Parse(DeliveryEnvelope.Write(new EnvelopeShape("i", true, "https://r/x", "https://hub", KeepBase64: false), delivery)).RootElement;
+        var withMedia = JsonDocument.Parse(DeliveryEnvelope.Write(new EnvelopeShape("i", true, "https://r/x", "https://hub", KeepBase64: true), delivery)).RootElement;
+
+        Assert.Equal("https://r/x", without.GetProperty("destination").GetString());
+        Assert.Equal("Integracoes", without.GetProperty("sender").GetString());
+        Assert.Equal("https://hub", without.GetProperty("server_url").GetString());
+        Assert.False(without.TryGetProperty("apikey", out _));
+        Assert.Equal("""{"message":{"imageMessage":{"url":"u"}},"list":[{"k":1}]}""", without.GetProperty("data").GetRawText());
+        Assert.Equal("AAA", withMedia.GetProperty("data").GetProperty("message").GetProperty("imageMessage").GetProperty("base64").GetString());
+    }
+
+    [Theory]
+    [InlineData("""{"url":"https://x/h","enabled":true,"events":["MESSAGES_UPSERT"],"webhook_by_events":true,"webhook_base64":false}""", "webhook", true, 1, true)]
+    [InlineData("""{"webhook":{"url":"https://x/h","enabled":false,"events":[],"byEvents":true,"base64":true}}""", "webhook", false, 0, true)]
+    [InlineData("""{"enabled":true,"events":["A","B","A"]}""", "rabbitmq", true, 2, false)]
+    [InlineData("""{"nats":{"enabled":true}}""", "nats", true, 0, false)]
+    public void Sink_bodies_are_read_plain_or_wrapped(string json, string kind, bool enabled, int events, bool byEvents)
+    {
+        Assert.True(SinksApi.TryRead(kind, JsonDocument.Parse(json).RootElement, out var settings, out var error), error.Message);
+
+        Assert.Equal(kind, settings.Tipo);
+        Assert.Equal(enabled, settings.Enabled);
+        Assert.Equal(events, settings.Events.Count);
+        Assert.Equal(byEvents, settings.WebhookByEvents);
+    }
+
+    [Theory]
+    [InlineData("""{"enabled":true}""", "webhook", "url")]
+    [InlineData("""{"url":"https://x"}""", "webhook", "enabled")]
+    [InlineData("""{"enabled":1,"url":"https://x"}""", "webhook", "enabled")]
+    [InlineData("""{"enabled":true,"events":"MESSAGES_UPSERT"}""", "nats", "events")]
+    [InlineData("""{"enabled":true,"url":"https://x"}""", "sqs", "url")]
+    [InlineData("""{"enabled":true,"webhook_by_events":true}""", "pusher", "webhook_by_events")]
+    [InlineData("""[]""", "nats", "body")]
+    public void Bad_sink_bodies_name_the_field(string json, string kind, string field)
+    {
+        Assert.False(SinksApi.TryRead(kind, JsonDocument.Parse(json).RootElement, out _, out var error));
+        Assert.Equal(field, error.Field);
     }
 
     [Fact]
