@@ -12,6 +12,13 @@ public enum AttemptOutcome
     Retry,
     Rejected,
     Gone,
+
+    /// <summary>
+    /// This message can never be delivered as it is (a sink's size limit, say) although the destination
+    /// works: straight to the dead-letter queue, from where it can be redriven, without retries and
+    /// without counting against the destination (no failure streak, no disabling, no circuit breaker).
+    /// </summary>
+    DeadLetter,
 }
 
 public sealed record WebhookMessage(
@@ -110,7 +117,7 @@ public sealed class WebhookSender(IHttpClientFactory httpClientFactory, TimeProv
         return null;
     }
 
-    private static async Task<string?> ReadBoundedAsync(HttpResponseMessage response, CancellationToken ct)
+    internal static async Task<string?> ReadBoundedAsync(HttpResponseMessage response, CancellationToken ct)
     {
         await using var stream = await response.Content.ReadAsStreamAsync(ct);
         var buffer = new byte[MaxResponseBytes];

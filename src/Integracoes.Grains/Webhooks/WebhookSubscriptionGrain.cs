@@ -498,6 +498,9 @@ public sealed class WebhookSubscriptionGrain(
                     delivery with { Tentativas = attempt, ProximaTentativa = at });
             case AttemptOutcome.Rejected:
                 return (new QueueTransition(delivery.QueueId, QueueStatus.Rejected, attempt, now, resultado), null);
+            case AttemptOutcome.DeadLetter:
+                // Undeliverable as it is (e.g. over the sink's size limit): no retry could succeed.
+                return (new QueueTransition(delivery.QueueId, QueueStatus.DeadLetter, attempt, now, resultado), null);
             default:
                 // Retries exhausted, or 410 Gone: the dead-letter queue, from where it can be redriven.
                 return (new QueueTransition(delivery.QueueId, QueueStatus.DeadLetter, attempt, now, resultado), null);
@@ -516,7 +519,7 @@ public sealed class WebhookSubscriptionGrain(
         }
     }
 
-    /// <summary>Failure streaks, the 5-day and 410 disabling, and the operational events.</summary>
+    /// <summary>Failure streaks, the 5-day and 410 disabling, and the operational events (a dead letter emits entrega.esgotada).</summary>
     private async Task TrackOutcomeAsync(QueuedDelivery delivery, int attempt, AttemptResult result, QueueTransition transition, DateTimeOffset now)
     {
         if (!state.State.Exists) return;
@@ -542,6 +545,10 @@ public sealed class WebhookSubscriptionGrain(
                 ["ultimo_erro"] = result.Error,
             });
         }
+
+        // The destination works; only this message cannot go there. It must not start a failure
+        // streak that would end up disabling the destination.
+        if (result.Outcome == AttemptOutcome.DeadLetter) return;
 
         if (result.Outcome == AttemptOutcome.Gone)
         {
