@@ -108,6 +108,8 @@ public sealed class IntegracoesSettings
             errors.Add("INTEGRACOES_PUSHER_URL needs INTEGRACOES_PUSHER_APP_ID, INTEGRACOES_PUSHER_KEY and INTEGRACOES_PUSHER_SECRET.");
         if (SqsEndpoint is not null && (string.IsNullOrEmpty(SqsAccessKey) || string.IsNullOrEmpty(SqsSecretKey)))
             errors.Add("INTEGRACOES_SQS_ENDPOINT needs INTEGRACOES_SQS_ACCESS_KEY and INTEGRACOES_SQS_SECRET_KEY.");
+        if (SqsQueuePrefix.Length > 40 || !SqsQueuePrefix.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+            errors.Add("INTEGRACOES_SQS_QUEUE_PREFIX must be at most 40 letters, digits, '-' or '_' (it starts SQS queue names).");
         if (RequestHeadersTimeoutSeconds is < 1 or > 300) errors.Add("INTEGRACOES_REQUEST_HEADERS_TIMEOUT_SECONDS must be between 1 and 300.");
         if (TrustedProxies is not null && !TryParseTrustedProxies(out _)) errors.Add("INTEGRACOES_TRUSTED_PROXIES must be a comma-separated list of IP addresses or CIDR blocks.");
         if (RequestLogRetentionDays < 1) errors.Add("INTEGRACOES_REQUEST_LOG_RETENTION_DAYS must be positive.");

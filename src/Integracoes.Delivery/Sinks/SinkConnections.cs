@@ -37,6 +37,11 @@ public static class SinkServiceExtensions
             services.AddSingleton<RabbitMqSink>();
             services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<RabbitMqSink>());
         }
+        if (connections.SqsServiceUrl is not null)
+        {
+            services.AddSingleton<SqsSink>();
+            services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<SqsSink>());
+        }
         return services;
     }
 }
