@@ -42,6 +42,13 @@ public static class SinkServiceExtensions
             services.AddSingleton<SqsSink>();
             services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<SqsSink>());
         }
+        if (connections.PusherUrl is not null)
+        {
+            PusherSink.AddPusherHttp(services);
+            services.TryAddSingleton(TimeProvider.System);
+            services.AddSingleton<PusherSink>();
+            services.AddSingleton<IEventSink>(sp => sp.GetRequiredService<PusherSink>());
+        }
         return services;
     }
 }
