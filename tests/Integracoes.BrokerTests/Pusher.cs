@@ -83,6 +83,22 @@ public sealed class PusherSocket : IAsyncDisposable
         }
     }
 
+    /// <summary>A new connection subscribed to the public <paramref name="channel"/>.</summary>
+    public static async Task<PusherSocket> SubscribedAsync(Uri uri, string channel, CancellationToken ct)
+    {
+        var socket = await ConnectAsync(uri, ct);
+        try
+        {
+            await socket.SubscribeAsync(channel, ct);
+            return socket;
+        }
+        catch
+        {
+            await socket.DisposeAsync();
+            throw;
+        }
+    }
+
     /// <summary>Subscribes to a public channel and waits for the server's confirmation.</summary>
     public async Task SubscribeAsync(string channel, CancellationToken ct)
     {

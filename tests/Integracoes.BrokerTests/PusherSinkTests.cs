@@ -19,8 +19,7 @@ public sealed class PusherSinkTests(SinkClusterFixture fixture)
     {
         using var http = await fixture.InstanceAsync("pusher-canal");
         using var timeout = new CancellationTokenSource(Patience);
-        await using var socket = await PusherSocket.ConnectAsync(fixture.Soketi.WebSocketUri, timeout.Token);
-        await socket.SubscribeAsync("pusher-canal", timeout.Token);
+        await using var socket = await PusherSocket.SubscribedAsync(fixture.Soketi.WebSocketUri, "pusher-canal", timeout.Token);
         var set = await http.PostAsJsonAsync("pusher/set/pusher-canal", new { enabled = true, events = Array.Empty<string>() });
         Assert.True(set.IsSuccessStatusCode, await set.Content.ReadAsStringAsync());
 
@@ -35,7 +34,7 @@ public sealed class PusherSinkTests(SinkClusterFixture fixture)
         Assert.Equal("pusher-canal", envelope.GetProperty("instance").GetString());
         Assert.Equal("olá", envelope.GetProperty("data").GetProperty("texto").GetString());
         Assert.Equal(1, envelope.GetProperty("data").GetProperty("n").GetInt32());
-        await Eventually.TrueAsync(async () => await CountAsync(http, "entregue") == 1, Patience, "the delivery recorded as entregue");
+        await Eventually.TrueAsync(async () => await SinkClusterFixture.QueueCountAsync(http, "entregue") == 1, Patience, "the delivery recorded as entregue");
     }
 
     [Fact]
@@ -43,8 +42,7 @@ public sealed class PusherSinkTests(SinkClusterFixture fixture)
     {
         using var http = await fixture.InstanceAsync("pusher-grande");
         using var timeout = new CancellationTokenSource(Patience);
-        await using var socket = await PusherSocket.ConnectAsync(fixture.Soketi.WebSocketUri, timeout.Token);
-        await socket.SubscribeAsync("pusher-grande", timeout.Token);
+        await using var socket = await PusherSocket.SubscribedAsync(fixture.Soketi.WebSocketUri, "pusher-grande", timeout.Token);
         var set = await http.PostAsJsonAsync("pusher/set/pusher-grande", new { enabled = true, events = new[] { "MESSAGES_UPSERT" } });
         var sinkId = JsonDocument.Parse(await set.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetInt64();
 
@@ -67,7 +65,7 @@ public sealed class PusherSinkTests(SinkClusterFixture fixture)
         var small = await SinkClusterFixture.PublishAsync(http, "MESSAGES_UPSERT", new { texto = "pequeno" });
         var message = await socket.ReceiveAsync(timeout.Token);
         Assert.Equal(small, JsonDocument.Parse(message.Data!).RootElement.GetProperty("id").GetGuid());
-        Assert.Equal(1, await CountAsync(http, "falha"));
+        Assert.Equal(1, await SinkClusterFixture.QueueCountAsync(http, "falha"));
         Assert.Single(JsonDocument.Parse(await http.GetStringAsync($"api/webhooks/{sinkId}/logs/?status=falha")).RootElement
             .GetProperty("results").EnumerateArray());
     }
@@ -94,6 +92,4 @@ public sealed class PusherSinkTests(SinkClusterFixture fixture)
             PusherKey: fixture.Soketi.AppKey, PusherSecret: secret))
         .BuildServiceProvider();
 
-    private static async Task<int> CountAsync(HttpClient http, string status) =>
-        JsonDocument.Parse(await http.GetStringAsync($"api/integracoes/filas/?status={status}")).RootElement.GetProperty("count").GetInt32();
 }

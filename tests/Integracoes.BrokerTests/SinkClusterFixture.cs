@@ -78,6 +78,10 @@ public sealed class SinkClusterFixture(IMessageSink diagnostics) : IAsyncLifetim
         Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}: {text}");
         return JsonDocument.Parse(text).RootElement.GetProperty("id").GetGuid();
     }
+
+    /// <summary>How many of the instance's queue items have this status (<c>pendente</c>, <c>entregue</c>, <c>falha</c>, ...).</summary>
+    public static async Task<int> QueueCountAsync(HttpClient http, string status) =>
+        JsonDocument.Parse(await http.GetStringAsync($"api/integracoes/filas/?status={status}")).RootElement.GetProperty("count").GetInt32();
 }
 
 [CollectionDefinition(Name)]

@@ -58,21 +58,8 @@ public sealed class SoketiTests(SoketiFixture fixture)
         Assert.Equal("legitimo", message.Event);
     }
 
-    /// <summary>A new WebSocket connection subscribed to <paramref name="channel"/>.</summary>
-    private async Task<PusherSocket> SubscribeAsync(string channel, CancellationToken ct)
-    {
-        var socket = await PusherSocket.ConnectAsync(Server.WebSocketUri, ct);
-        try
-        {
-            await socket.SubscribeAsync(channel, ct);
-            return socket;
-        }
-        catch
-        {
-            await socket.DisposeAsync();
-            throw;
-        }
-    }
+    private Task<PusherSocket> SubscribeAsync(string channel, CancellationToken ct) =>
+        PusherSocket.SubscribedAsync(Server.WebSocketUri, channel, ct);
 
     private HttpRequestMessage Trigger(string channel, string eventName, string data, string secret) =>
         PusherApi.TriggerEvent(Server.ApiBaseUri, Server.AppId, Server.AppKey, secret, channel, eventName, data,

@@ -28,7 +28,7 @@ public sealed class SqsSinkTests(SinkClusterFixture fixture)
         {
             published.Add((await SinkClusterFixture.PublishAsync(http, evento, new { n }), evento, n));
         }
-        await Eventually.TrueAsync(async () => await CountAsync(http, "entregue") == 3, Patience, "the three SQS deliveries");
+        await Eventually.TrueAsync(async () => await SinkClusterFixture.QueueCountAsync(http, "entregue") == 3, Patience, "the three SQS deliveries");
 
         using var sqs = Client();
         var upserts = await QueueUrlAsync(sqs, "integracoes-sqs-ordem_MESSAGES_UPSERT.fifo");
@@ -70,16 +70,16 @@ public sealed class SqsSinkTests(SinkClusterFixture fixture)
         using var http = await fixture.InstanceAsync("sqs-recria");
         Assert.True((await http.PostAsJsonAsync("sqs/set/sqs-recria", new { enabled = true, events = new[] { "MESSAGES_UPSERT" } })).IsSuccessStatusCode);
         await SinkClusterFixture.PublishAsync(http, "MESSAGES_UPSERT", new { n = 1 });
-        await Eventually.TrueAsync(async () => await CountAsync(http, "entregue") == 1, Patience, "the first SQS delivery");
+        await Eventually.TrueAsync(async () => await SinkClusterFixture.QueueCountAsync(http, "entregue") == 1, Patience, "the first SQS delivery");
 
         using var sqs = Client();
         await sqs.DeleteQueueAsync(await QueueUrlAsync(sqs, "integracoes-sqs-recria_MESSAGES_UPSERT.fifo"));
         var second = await SinkClusterFixture.PublishAsync(http, "MESSAGES_UPSERT", new { n = 2 });
-        await Eventually.TrueAsync(async () => await CountAsync(http, "entregue") == 2, Patience, "the delivery after the queue was deleted");
+        await Eventually.TrueAsync(async () => await SinkClusterFixture.QueueCountAsync(http, "entregue") == 2, Patience, "the delivery after the queue was deleted");
 
         var received = await ReceiveAllAsync(sqs, await QueueUrlAsync(sqs, "integracoes-sqs-recria_MESSAGES_UPSERT.fifo"), 1);
         Assert.Equal(second, JsonDocument.Parse(received[0].Body).RootElement.GetProperty("id").GetGuid());
-        Assert.Equal(0, await CountAsync(http, "pendente"));
+        Assert.Equal(0, await SinkClusterFixture.QueueCountAsync(http, "pendente"));
     }
 
     [Fact]
@@ -106,8 +106,6 @@ public sealed class SqsSinkTests(SinkClusterFixture fixture)
     private static async Task<string> QueueUrlAsync(AmazonSQSClient sqs, string name) =>
         (await sqs.GetQueueUrlAsync(new GetQueueUrlRequest { QueueName = name })).QueueUrl;
 
-    private static async Task<int> CountAsync(HttpClient http, string status) =>
-        JsonDocument.Parse(await http.GetStringAsync($"api/integracoes/filas/?status={status}")).RootElement.GetProperty("count").GetInt32();
 
     /// <summary>Receives and deletes until <paramref name="count"/> messages came (a FIFO group gives one at a time).</summary>
     private static async Task<List<Message>> ReceiveAllAsync(AmazonSQSClient sqs, string queueUrl, int count)

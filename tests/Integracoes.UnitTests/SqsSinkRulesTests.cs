@@ -28,6 +28,10 @@ public sealed class SqsQueueNameTests
     }
 
     [Fact]
+    public void The_readme_example_of_a_hashed_name_is_the_one_computed() =>
+        Assert.Equal("integracoes-minha_loja_MESSAGES_UPSERT-8015bf4f605c2ee1.fifo", SqsSink.QueueName("integracoes-", "minha_loja", "MESSAGES_UPSERT"));
+
+    [Fact]
     public void The_longest_names_fit_in_80_characters()
     {
         var name = SqsSink.QueueName(new string('p', 40), new string('i', 63), new string('E', 100));
