@@ -4,6 +4,7 @@ using Integracoes.Delivery.Services;
 using Integracoes.Delivery.Sinks;
 using Integracoes.Delivery.Webhooks;
 using Integracoes.Grains.Audit;
+using Integracoes.Grains.Sinks;
 using Integracoes.Grains.Webhooks;
 using Integracoes.Storage.Audit;
 using Integracoes.Storage.Deliveries;
@@ -89,6 +90,8 @@ public static class GrainHostingExtensions
         services.AddSingleton<QueueIdAllocator>();
         services.AddSingleton<WebhookSender>();
         services.AddEventSinks(settings.Sinks ?? new SinkConnections());
+        // WebSocket clients connect to the silos themselves: no server to configure, always available.
+        services.AddSingleton<IEventSink, WebSocketSink>();
         services.AddSingleton<WebhookTargetValidator>();
         services.TryAddSingleton<IJitterSource, RandomJitterSource>();
         services.AddSingleton<RetryPlanner>();
