@@ -28,9 +28,10 @@ builder.AddIntegracoesTelemetry();
 
 var app = builder.Build();
 app.UseIntegracoesProxyHeaders(settings);
+// The path without its query string (Serilog's default), so a WebSocket's ?apikey= is never written.
 app.UseSerilogRequestLogging(o => o.GetLevel = (http, elapsedMs, error) =>
     error is not null || http.Response.StatusCode >= 500 ? Serilog.Events.LogEventLevel.Error
-    : elapsedMs > 1_000 ? Serilog.Events.LogEventLevel.Warning
+    : elapsedMs > 1_000 && !http.WebSockets.IsWebSocketRequest ? Serilog.Events.LogEventLevel.Warning
     : Serilog.Events.LogEventLevel.Debug);
 app.UseIntegracoesApi();
 app.MapIntegracoesApis();

@@ -1,5 +1,6 @@
 using System.Net;
 using Integracoes.Api;
+using Integracoes.Api.WebSockets;
 using Integracoes.Grains.Hosting;
 using Integracoes.Grains.Webhooks;
 using Microsoft.AspNetCore.HttpOverrides;
@@ -19,6 +20,9 @@ public static class HostingExtensions
         builder.Services.AddSerilog((services, logger) =>
         {
             logger.ReadFrom.Configuration(builder.Configuration)
+                // Its "Request starting" lines carry the full URL, and a WebSocket's may hold ?apikey=: never below
+                // Warning, whatever the configuration says (UseSerilogRequestLogging logs requests without the query).
+                .MinimumLevel.Override("Microsoft.AspNetCore.Hosting.Diagnostics", Serilog.Events.LogEventLevel.Warning)
                 .Enrich.FromLogContext();
             if (Console.IsOutputRedirected)
             {
@@ -94,7 +98,8 @@ public static class HostingExtensions
                     break;
             }
         });
-        builder.Services.AddIntegracoesApi(new ApiSettings(settings.AdminKey!, settings.MaxEventBytes, settings.RequestLogRetentionDays, settings.RateLimitPerMinute));
+        builder.Services.AddIntegracoesApi(new ApiSettings(settings.AdminKey!, settings.MaxEventBytes, settings.RequestLogRetentionDays, settings.RateLimitPerMinute,
+            new WebSocketSettings(settings.WebSocketMaxClientsPerInstance, settings.WebSocketSendQueue, settings.WebSocketPingSeconds, settings.WebSocketPongTimeoutSeconds)));
         return builder;
     }
 

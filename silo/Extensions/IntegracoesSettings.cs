@@ -44,6 +44,10 @@ public sealed class IntegracoesSettings
     [ConfigurationKeyName("PUSHER_APP_ID")] public string? PusherAppId { get; set; }
     [ConfigurationKeyName("PUSHER_KEY")] public string? PusherKey { get; set; }
     [ConfigurationKeyName("PUSHER_SECRET")] public string? PusherSecret { get; set; }
+    [ConfigurationKeyName("WEBSOCKET_MAX_CLIENTS_PER_INSTANCE")] public int WebSocketMaxClientsPerInstance { get; set; } = 100;
+    [ConfigurationKeyName("WEBSOCKET_SEND_QUEUE")] public int WebSocketSendQueue { get; set; } = 256;
+    [ConfigurationKeyName("WEBSOCKET_PING_SECONDS")] public int WebSocketPingSeconds { get; set; } = 30;
+    [ConfigurationKeyName("WEBSOCKET_PONG_TIMEOUT_SECONDS")] public int WebSocketPongTimeoutSeconds { get; set; } = 30;
     [ConfigurationKeyName("PUBLIC_URL")] public string? PublicUrl { get; set; }
     [ConfigurationKeyName("TRUSTED_PROXIES")] public string? TrustedProxies { get; set; }
     [ConfigurationKeyName("REQUEST_HEADERS_TIMEOUT_SECONDS")] public int RequestHeadersTimeoutSeconds { get; set; } = 15;
@@ -110,6 +114,10 @@ public sealed class IntegracoesSettings
             errors.Add("INTEGRACOES_SQS_ENDPOINT needs INTEGRACOES_SQS_ACCESS_KEY and INTEGRACOES_SQS_SECRET_KEY.");
         if (SqsQueuePrefix.Length > 40 || !SqsQueuePrefix.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
             errors.Add("INTEGRACOES_SQS_QUEUE_PREFIX must be at most 40 letters, digits, '-' or '_' (it starts SQS queue names).");
+        if (WebSocketMaxClientsPerInstance is < 1 or > 100_000) errors.Add("INTEGRACOES_WEBSOCKET_MAX_CLIENTS_PER_INSTANCE must be between 1 and 100000.");
+        if (WebSocketSendQueue is < 1 or > 100_000) errors.Add("INTEGRACOES_WEBSOCKET_SEND_QUEUE must be between 1 and 100000.");
+        if (WebSocketPingSeconds is < 1 or > 3_600) errors.Add("INTEGRACOES_WEBSOCKET_PING_SECONDS must be between 1 and 3600.");
+        if (WebSocketPongTimeoutSeconds is < 1 or > 3_600) errors.Add("INTEGRACOES_WEBSOCKET_PONG_TIMEOUT_SECONDS must be between 1 and 3600.");
         if (RequestHeadersTimeoutSeconds is < 1 or > 300) errors.Add("INTEGRACOES_REQUEST_HEADERS_TIMEOUT_SECONDS must be between 1 and 300.");
         if (TrustedProxies is not null && !TryParseTrustedProxies(out _)) errors.Add("INTEGRACOES_TRUSTED_PROXIES must be a comma-separated list of IP addresses or CIDR blocks.");
         if (RequestLogRetentionDays < 1) errors.Add("INTEGRACOES_REQUEST_LOG_RETENTION_DAYS must be positive.");

@@ -8,6 +8,7 @@ using Integracoes.Abstractions.Instances;
 using Integracoes.Api.Apis;
 using Integracoes.Api.Http;
 using Integracoes.Api.Security;
+using Integracoes.Api.WebSockets;
 using Integracoes.Storage.Audit;
 using Integracoes.Storage.Requests;
 using Microsoft.AspNetCore.Authorization;
@@ -21,7 +22,8 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 namespace Integracoes.Api;
 
 /// <summary>Settings of the HTTP front end.</summary>
-public sealed record ApiSettings(string AdminKey, int MaxEventBytes = 256 * 1024, int RequestLogRetentionDays = 90, int RateLimitPerMinute = 100);
+public sealed record ApiSettings(string AdminKey, int MaxEventBytes = 256 * 1024, int RequestLogRetentionDays = 90, int RateLimitPerMinute = 100,
+    WebSocketSettings? WebSockets = null);
 
 /// <summary>Wires the thin HTTP front end: authentication, problem details, JSON and every endpoint group.</summary>
 public static class ApiExtensions
@@ -81,6 +83,7 @@ public static class ApiExtensions
         services.AddRateLimiter(o => o.OnRejected = GrainRateLimiter.OnRejectedAsync);
         services.AddOptions<RateLimiterOptions>().Configure<IGrainFactory, TimeProvider>((o, grains, time) =>
             o.GlobalLimiter = new GrainRateLimiter(grains, settings.RateLimitPerMinute, time));
+        services.AddIntegracoesWebSockets(settings.WebSockets ?? new WebSocketSettings());
         services.AddIntegracoesHealthChecks();
         services.AddOpenApi(o => o.AddDocumentTransformer<ApiKeySecurityTransformer>());
         return services;
@@ -91,6 +94,7 @@ public static class ApiExtensions
         app.UseMiddleware<RequestLogMiddleware>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseWebSockets();
         app.UseAuthentication();
         // Every grain call of the request carries who made it, for the audit trail.
         app.Use((context, next) =>
@@ -115,6 +119,7 @@ public static class ApiExtensions
         app.MapKeysApi();
         app.MapAuditApi();
         app.MapSinksApi();
+        app.MapWebSocketApi();
         return app;
     }
 }

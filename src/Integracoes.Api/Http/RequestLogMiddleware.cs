@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Routing;
 namespace Integracoes.Api.Http;
 
 /// <summary>
-/// Adds <c>X-Response-Time</c> to every response and records every <c>/api/</c> request (method, route
+/// Adds <c>X-Response-Time</c> to every response and records every <c>/api/</c> request and WebSocket connection (method, route
 /// template, status, duration, client IP, user agent, instance, key id) without bodies or secrets.
 /// Recording only enqueues; <see cref="RequestLogWriter"/> writes in batches.
 /// </summary>
@@ -29,7 +29,9 @@ public sealed class RequestLogMiddleware(RequestDelegate next, RequestLogWriter 
         }
         finally
         {
-            if (context.Request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase))
+            // A WebSocket connection is recorded when it ends (status 101, its duration), under its route template: never its ?apikey=.
+            if (context.Request.Path.StartsWithSegments("/api", StringComparison.OrdinalIgnoreCase)
+                || context.Request.Path.StartsWithSegments("/ws", StringComparison.OrdinalIgnoreCase))
             {
                 var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(sem rota)";
                 writer.Record(new RequestLogEntry(

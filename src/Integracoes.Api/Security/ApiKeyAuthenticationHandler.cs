@@ -17,7 +17,8 @@ public sealed class ApiKeyAuthenticationOptions : AuthenticationSchemeOptions
 
 /// <summary>
 /// Accepts a key as <c>Authorization: Bearer</c>, <c>Authorization: Token</c> (the seed's Django REST
-/// clients) or <c>X-Api-Key</c>. The operator's admin key is compared in constant time; instance keys
+/// clients) or <c>X-Api-Key</c>, and on the WebSocket route also as <c>?apikey=</c> (browsers cannot set
+/// headers on a WebSocket; nothing logs that query string: the request logs record path or route template only). The operator's admin key is compared in constant time; instance keys
 /// are verified by their <see cref="IApiKeyGrain"/>, so a revoked key stops working on every silo at once.
 /// </summary>
 public sealed class ApiKeyAuthenticationHandler(
@@ -94,7 +95,7 @@ public sealed class ApiKeyAuthenticationHandler(
         return expected.Length > 0 && CryptographicOperations.FixedTimeEquals(SHA256.HashData(expected), SHA256.HashData(actual));
     }
 
-    private static string? ReadKey(HttpRequest request)
+    public static string? ReadKey(HttpRequest request)
     {
         if (request.Headers.TryGetValue("X-Api-Key", out var apiKey) && !string.IsNullOrWhiteSpace(apiKey))
         {
@@ -107,6 +108,11 @@ public sealed class ApiKeyAuthenticationHandler(
             {
                 return authorization[scheme.Length..].Trim();
             }
+        }
+        if (request.Path.StartsWithSegments("/ws", StringComparison.OrdinalIgnoreCase)
+            && request.Query.TryGetValue("apikey", out var query) && !string.IsNullOrWhiteSpace(query))
+        {
+            return query.ToString().Trim();
         }
         return null;
     }
