@@ -28,7 +28,7 @@ public static class WebSocketApi
 
     private static async Task<IResult> ConnectAsync(string instance, HttpContext http, WebSocketHub hub, WebSocketSettings settings)
     {
-        if (instance != http.User.Instance()) return Problems.NotFound($"instance '{(instance.Length <= 64 ? instance : instance[..64])}' not found.");
+        if (instance != http.User.Instance()) return Problems.NotFound("instance not found.");
         if (!http.WebSockets.IsWebSocketRequest)
             return Problems.Field(StatusCodes.Status400BadRequest, "upgrade", "this is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket).");
         if (!await hub.AdmitAsync(instance))

@@ -97,7 +97,8 @@ public sealed class WebhookRegistryGrain(
             Ativo: sink.Enabled,
             Headers: new Dictionary<string, string>(),
             Timeout: WebhookDefaults.Timeout,
-            RetrySchedule: sink.Tipo is SinkKinds.Webhook or SinkKinds.WebSocket ? WebhookDefaults.RetrySchedule : WebhookDefaults.ServerRetrySchedule,
+            // WebSocket too: its attempts fail only while a channel grain moves (seconds), and they hold the feed back in order.
+            RetrySchedule: sink.Tipo is SinkKinds.Webhook ? WebhookDefaults.RetrySchedule : WebhookDefaults.ServerRetrySchedule,
             RateLimit: null,
             MaxConcurrency: WebhookDefaults.MaxConcurrency,
             Secret: null,
