@@ -22,28 +22,28 @@ public sealed class AttackSuiteTests(SiloFixture fixture, ITestOutputHelper outp
     /// <summary>Requests per category for the document as it is (33 operations): the suite may grow, never shrink unnoticed.</summary>
     private static readonly Dictionary<string, int> Minimums = new()
     {
-        ["no key"] = 66,
-        ["malformed key"] = 165,
-        ["wrong secret"] = 132,
-        ["another instance's key"] = 28,
+        ["no key"] = 90,
+        ["malformed key"] = 225,
+        ["wrong secret"] = 180,
+        ["another instance's key"] = 40,
         ["instance key on operator route"] = 10,
-        ["admin key on instance route"] = 22,
-        ["hostile path parameter"] = 399,
-        ["hostile query string"] = 2156,
-        ["hostile headers"] = 150,
-        ["undocumented method"] = 22,
-        ["broken JSON"] = 120,
-        ["wrong JSON types"] = 392,
+        ["admin key on instance route"] = 34,
+        ["hostile path parameter"] = 627,
+        ["hostile query string"] = 3080,
+        ["hostile headers"] = 210,
+        ["undocumented method"] = 34,
+        ["broken JSON"] = 180,
+        ["wrong JSON types"] = 422,
         ["1 MB and 100 KB strings"] = 98,
         ["10 KB strings"] = 49,
         ["hostile strings"] = 539,
-        ["nesting 10,000 deep"] = 113,
-        ["invalid UTF-8"] = 474,
-        ["empty and null bodies"] = 36,
-        ["wrong content type"] = 84,
+        ["nesting 10,000 deep"] = 125,
+        ["invalid UTF-8"] = 510,
+        ["empty and null bodies"] = 54,
+        ["wrong content type"] = 126,
         ["junk body where none is expected"] = 12,
         ["injection stored and read back"] = 17,
-        ["routes outside the document"] = 12,
+        ["routes outside the document"] = 18,
         ["health after the attack"] = 6,
     };
 
@@ -352,6 +352,14 @@ public sealed class AttackSuiteTests(SiloFixture fixture, ITestOutputHelper outp
         await _ledger.SendAsync(new Attack(category, scene.AClient, "GET", "/metrics", null, Expect.All(Expect.Status(403), Expect.ProblemWhenRefused)));
         await _ledger.SendAsync(new Attack(category, scene.Admin, "GET", "/metrics", null, Expect.Status(200)));
         await _ledger.SendAsync(new Attack(category, scene.AClient, "GET", "/api/nao-existe/", null, Expect.All(Expect.Status(404), Expect.ProblemWhenRefused)));
+        // The WebSocket feed: refused before any upgrade unless the key is the instance's own.
+        var ws = "/ws/" + scene.A.Instance;
+        await _ledger.SendAsync(new Attack(category, anonymous, "GET", ws, null, Expect.All(Expect.Status(401), Expect.ProblemWhenRefused)));
+        await _ledger.SendAsync(new Attack(category, anonymous, "GET", ws + "?apikey=intg_0123456789abcdef.errada", null, Expect.All(Expect.Status(401), Expect.ProblemWhenRefused)));
+        await _ledger.SendAsync(new Attack(category, scene.BClient, "GET", ws, null, Expect.All(Expect.Status(404), Expect.ProblemWhenRefused)));
+        await _ledger.SendAsync(new Attack(category, scene.Admin, "GET", ws, null, Expect.All(Expect.Status(403), Expect.ProblemWhenRefused)));
+        await _ledger.SendAsync(new Attack(category, scene.AClient, "GET", ws, null, Expect.All(Expect.Status(400), Expect.ProblemWhenRefused)));
+        await _ledger.SendAsync(new Attack(category, scene.AClient, "GET", "/ws/" + new string('x', 5000), null, Expect.ProblemWhenRefused));
     }
 
     /// <summary>The silo is ready, serves normal requests for A, B and the operator, and the database lost no table.</summary>
