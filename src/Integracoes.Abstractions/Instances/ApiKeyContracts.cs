@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Integracoes.Abstractions.Common;
 
 namespace Integracoes.Abstractions.Instances;
 
@@ -125,5 +126,5 @@ public static class KeyRules
         return false;
     }
 
-    private static string Truncate(string? text) => text is null ? "null" : text.Length <= 64 ? text : text[..64] + "...";
+    private static string Truncate(string? text) => text is null ? "null" : TextBounds.Shorten(text, 64, "...");
 }

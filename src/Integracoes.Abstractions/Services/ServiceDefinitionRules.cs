@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Integracoes.Abstractions.Common;
 
 namespace Integracoes.Abstractions.Services;
 
@@ -136,5 +137,5 @@ public static class ServiceDefinitionRules
     public static bool IsHeaderName(string name) =>
         name.Length is > 0 and <= 100 && name.All(c => c < 128 && (char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c)));
 
-    private static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "...";
+    private static string Truncate(string s) => TextBounds.Shorten(s, 40, "...");
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Integracoes.Abstractions.Common;
 using Integracoes.Abstractions.Instances;
 using Integracoes.Api.Http;
 using Integracoes.Api.Security;
@@ -140,7 +141,7 @@ public static class KeysApi
                     error = (property.Name, Expected(property.Name));
                     return false;
                 default:
-                    error = (Bounded(property.Name), "unknown field: a key has name, scope, expires_at, allowed_ips and rate_limit_por_minuto.");
+                    error = (TextBounds.Shorten(property.Name, 64), "unknown field: a key has name, scope, expires_at, allowed_ips and rate_limit_por_minuto.");
                     return false;
             }
         }
@@ -165,6 +166,4 @@ public static class KeysApi
     private static IResult ScopeProblem() => Problems.Invalid("scope", "scope must be read, write or admin.");
 
     private static bool IsKeyId(string keyId) => keyId.Length == 16 && keyId.All(char.IsAsciiHexDigitLower);
-
-    private static string Bounded(string field) => field.Length <= 64 ? field : field[..64];
 }

@@ -1,3 +1,4 @@
+using Integracoes.Abstractions.Common;
 using Integracoes.Abstractions.Services;
 using Integracoes.Api.Http;
 using Integracoes.Api.Security;
@@ -91,5 +92,5 @@ public static class ServicesApi
     private static IServiceRegistryGrain Registry(IGrainFactory grains, HttpContext http) =>
         grains.GetGrain<IServiceRegistryGrain>(http.User.Instance());
 
-    private static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "...";
+    private static string Truncate(string s) => TextBounds.Shorten(s, 40, "...");
 }

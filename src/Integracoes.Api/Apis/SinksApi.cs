@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Integracoes.Abstractions.Common;
 using Integracoes.Abstractions.Webhooks;
 using Integracoes.Api.Http;
 using Integracoes.Api.Security;
@@ -122,7 +123,7 @@ public static class SinksApi
                     error = ("url", "url must be a string.");
                     return false;
                 default:
-                    error = (Bounded(property.Name), isWebhook
+                    error = (TextBounds.Shorten(property.Name, 64), isWebhook
                         ? "unknown field: a webhook has url, enabled, events, webhook_by_events and webhook_base64."
                         : $"unknown field: a {kind} sink has enabled and events.");
                     return false;
@@ -151,6 +152,4 @@ public static class SinksApi
         SinkKinds.Pusher => "Pusher",
         _ => "Webhook",
     };
-
-    private static string Bounded(string text) => text.Length <= 64 ? text : text[..64];
 }

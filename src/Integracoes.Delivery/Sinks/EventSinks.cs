@@ -21,6 +21,12 @@ public interface IEventSink
     Task<AttemptResult> SendAsync(SinkMessage message, CancellationToken ct);
 }
 
+/// <summary>How long an attempt took, from a <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/> taken before it.</summary>
+public static class AttemptTiming
+{
+    public static double Since(long started) => System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+}
+
 /// <summary>The sinks this silo can use, by kind.</summary>
 public sealed class EventSinks(IEnumerable<IEventSink> sinks)
 {

@@ -63,18 +63,18 @@ public sealed class NatsSink : IEventSink, IAsyncDisposable
                 var ack = await _jetStream.PublishAsync(subject, message.Body,
                     opts: new NatsJSPubOpts { MsgId = message.EventId.ToString() }, cancellationToken: timeout.Token);
                 ack.EnsureSuccess();
-                return new AttemptResult(AttemptOutcome.Delivered, null, Elapsed(started),
+                return new AttemptResult(AttemptOutcome.Delivered, null, AttemptTiming.Since(started),
                     ack.Duplicate ? $"jetstream {stream} seq {ack.Seq} (duplicate)" : $"jetstream {stream} seq {ack.Seq}", null, null);
             }
             var headers = new NatsHeaders { ["Nats-Msg-Id"] = message.EventId.ToString() };
             await _client.PublishAsync(subject, message.Body, headers, cancellationToken: timeout.Token);
             // A core publish is fire-and-forget; a ping round trip means the server has processed it.
             await _client.PingAsync(timeout.Token);
-            return new AttemptResult(AttemptOutcome.Delivered, null, Elapsed(started), "core publish", null, null);
+            return new AttemptResult(AttemptOutcome.Delivered, null, AttemptTiming.Since(started), "core publish", null, null);
         }
         catch (Exception e) when (e is NatsException or NatsJSException or OperationCanceledException or TimeoutException)
         {
-            return new AttemptResult(AttemptOutcome.Retry, null, Elapsed(started), null, $"NATS: {e.Message}", null);
+            return new AttemptResult(AttemptOutcome.Retry, null, AttemptTiming.Since(started), null, $"NATS: {e.Message}", null);
         }
     }
 
@@ -111,8 +111,6 @@ public sealed class NatsSink : IEventSink, IAsyncDisposable
         if (stream is not null) _logger.LogDebug("NATS subject {Subject} is stored by stream {Stream}", subject, stream);
         return stream;
     }
-
-    private static double Elapsed(long started) => Stopwatch.GetElapsedTime(started).TotalMilliseconds;
 
     public ValueTask DisposeAsync() => _client.DisposeAsync();
 }

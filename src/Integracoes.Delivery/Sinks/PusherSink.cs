@@ -46,14 +46,14 @@ public sealed class PusherSink(IHttpClientFactory httpClientFactory, SinkConnect
         if (message.Body.Length > MaxDataBytes)
         {
             // Retrying cannot make it smaller, and dropping it would lose it: dead letter, with the reason.
-            return new AttemptResult(AttemptOutcome.DeadLetter, null, Elapsed(started), null,
+            return new AttemptResult(AttemptOutcome.DeadLetter, null, AttemptTiming.Since(started), null,
                 $"payload of {message.Body.Length} bytes exceeds Pusher's 10 KB limit ({MaxDataBytes} bytes)", null);
         }
         var body = TriggerBody(message);
         var (status, response, error) = await CallAsync(HttpMethod.Post, AppPath + "/events", body, ct);
-        if (error is not null) return new AttemptResult(AttemptOutcome.Retry, null, Elapsed(started), null, "Pusher: " + error, null);
+        if (error is not null) return new AttemptResult(AttemptOutcome.Retry, null, AttemptTiming.Since(started), null, "Pusher: " + error, null);
         var (outcome, code, reason) = Classify(status, response);
-        return new AttemptResult(outcome, status, Elapsed(started), response,
+        return new AttemptResult(outcome, status, AttemptTiming.Since(started), response,
             outcome == AttemptOutcome.Delivered ? null : Describe(status, code, reason), null);
     }
 
@@ -149,8 +149,6 @@ public sealed class PusherSink(IHttpClientFactory httpClientFactory, SinkConnect
             return (0, null, $"network error: {e.Message}");
         }
     }
-
-    private static double Elapsed(long started) => Stopwatch.GetElapsedTime(started).TotalMilliseconds;
 
     /// <summary>The named client: no redirects, no proxy, pooled connections renewed every 5 minutes.</summary>
     public static IServiceCollection AddPusherHttp(IServiceCollection services)

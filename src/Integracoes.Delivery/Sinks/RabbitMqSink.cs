@@ -78,14 +78,14 @@ public sealed class RabbitMqSink(SinkConnections connections, ILogger<RabbitMqSi
             await channel.BasicPublishAsync(exchange, message.Evento, mandatory: false, properties, message.Body, ct);
             _idle.Add(channel);
             channel = null;
-            return new AttemptResult(AttemptOutcome.Delivered, null, Elapsed(started), $"confirmed by exchange {exchange}", null, null);
+            return new AttemptResult(AttemptOutcome.Delivered, null, AttemptTiming.Since(started), $"confirmed by exchange {exchange}", null, null);
         }
         catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
         {
             // The channel may be broken: drop it, and the exchange may need declaring again on a new one.
             _declared.Clear();
             logger.LogDebug(e, "RabbitMQ publish of event {EventId} failed", message.EventId);
-            return new AttemptResult(AttemptOutcome.Retry, null, Elapsed(started), null, $"RabbitMQ: {e.GetType().Name}: {e.Message}", null);
+            return new AttemptResult(AttemptOutcome.Retry, null, AttemptTiming.Since(started), null, $"RabbitMQ: {e.GetType().Name}: {e.Message}", null);
         }
         finally
         {
@@ -132,8 +132,6 @@ public sealed class RabbitMqSink(SinkConnections connections, ILogger<RabbitMqSi
             // Closing a channel of a dead connection can fail; there is nothing left to release.
         }
     }
-
-    private static double Elapsed(long started) => Stopwatch.GetElapsedTime(started).TotalMilliseconds;
 
     public async ValueTask DisposeAsync()
     {

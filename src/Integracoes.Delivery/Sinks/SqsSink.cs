@@ -117,14 +117,14 @@ public sealed class SqsSink : IEventSink, IDisposable
                 _logger.LogWarning("SQS queue {Queue} no longer exists; creating it again", queue);
                 sent = await SendToAsync(queue, message, timeout.Token);
             }
-            return new AttemptResult(AttemptOutcome.Delivered, null, Elapsed(started),
+            return new AttemptResult(AttemptOutcome.Delivered, null, AttemptTiming.Since(started),
                 $"queue {queue} message {sent.MessageId} sequence {sent.SequenceNumber}", null, null);
         }
         catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException or IOException or SocketException
             or OperationCanceledException)
         {
             return new AttemptResult(Classify(e), (e as AmazonServiceException)?.StatusCode is { } status and > 0 ? (int)status : null,
-                Elapsed(started), null, $"SQS queue {queue}: {Describe(e)}", null);
+                AttemptTiming.Since(started), null, $"SQS queue {queue}: {Describe(e)}", null);
         }
     }
 
@@ -195,8 +195,6 @@ public sealed class SqsSink : IEventSink, IDisposable
         OperationCanceledException => "timeout",
         _ => e.Message,
     };
-
-    private static double Elapsed(long started) => Stopwatch.GetElapsedTime(started).TotalMilliseconds;
 
     public void Dispose() => _client.Dispose();
 }

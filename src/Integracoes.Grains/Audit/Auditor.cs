@@ -19,7 +19,7 @@ public sealed class Auditor(AuditTrail trail, TimeProvider time)
     };
 
     public Task RecordAsync(string? instance, string action, string resource, string? resourceId, object? before, object? after) =>
-        trail.RecordAsync(new AuditEntry(instance, Truncate(AuditContext.Actor, 64).Replace('\0', '\uFFFD'), AuditContext.Ip, action, resource, resourceId,
+        trail.RecordAsync(new AuditEntry(instance, TextBounds.Shorten(AuditContext.Actor, 64).Replace('\0', '\uFFFD'), AuditContext.Ip, action, resource, resourceId,
             Serialize(before), Serialize(after), time.GetUtcNow()));
 
     /// <summary>
@@ -50,5 +50,4 @@ public sealed class Auditor(AuditTrail trail, TimeProvider time)
         }
     }
 
-    private static string Truncate(string text, int max) => text.Length <= max ? text : text[..max];
 }

@@ -30,13 +30,11 @@ public sealed class WebSocketSink(IGrainFactory grains, TimeProvider time) : IEv
                 .PublishAsync(new WebSocketEvent(message.Instance, message.Body)).WaitAsync(Timeout, time, ct);
             var text = $"websocket: {fanOut.Clients} client(s) on {fanOut.Silos} silo(s)"
                 + (fanOut.Unreachable > 0 ? $", {fanOut.Unreachable} silo(s) did not answer" : "");
-            return new AttemptResult(AttemptOutcome.Delivered, null, Elapsed(started), text, null, null);
+            return new AttemptResult(AttemptOutcome.Delivered, null, AttemptTiming.Since(started), text, null, null);
         }
         catch (Exception e)
         {
-            return new AttemptResult(AttemptOutcome.Retry, null, Elapsed(started), null, $"WebSocket channel: {e.Message}", null);
+            return new AttemptResult(AttemptOutcome.Retry, null, AttemptTiming.Since(started), null, $"WebSocket channel: {e.Message}", null);
         }
     }
-
-    private static double Elapsed(long started) => Stopwatch.GetElapsedTime(started).TotalMilliseconds;
 }

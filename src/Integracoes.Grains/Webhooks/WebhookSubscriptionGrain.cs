@@ -822,5 +822,5 @@ public sealed class WebhookSubscriptionGrain(
             s.Tipo, s.PorEvento, s.Base64, s.Sink);
     }
 
-    private static string Truncate(string s) => s.Length <= 40 ? s : s[..40] + "...";
+    private static string Truncate(string s) => TextBounds.Shorten(s, 40, "...");
 }
