@@ -81,18 +81,25 @@ public sealed class RabbitMqSinkTests(SinkClusterFixture fixture)
             Assert.Equal(before.ToString(), (await messages.ReadAsync(first.Token)).MessageId);
         }
 
-        await fixture.RabbitMq.StopAsync();
         var during = new List<Guid>();
-        for (var n = 1; n <= 5; n++) during.Add(await SinkClusterFixture.PublishAsync(http, "MESSAGES_UPSERT", new { n }));
-        // The hub accepted them (202) and keeps them pending while the broker is away; the first is being
-        // retried and holds the others back, so they keep their order.
-        await Eventually.TrueAsync(async () =>
+        await fixture.RabbitMq.StopAsync();
+        try
         {
-            var pending = JsonDocument.Parse(await http.GetStringAsync("api/integracoes/filas/?status=pendente")).RootElement;
-            return pending.GetProperty("count").GetInt32() == 5
-                && pending.GetProperty("results").EnumerateArray().Any(i => i.GetProperty("tentativas").GetInt32() >= 2);
-        }, Patience, "the deliveries to fail while the broker is down");
-        await fixture.RabbitMq.StartAgainAsync();
+            for (var n = 1; n <= 5; n++) during.Add(await SinkClusterFixture.PublishAsync(http, "MESSAGES_UPSERT", new { n }));
+            // The hub accepted them (202) and keeps them pending while the broker is away; the first is being
+            // retried and holds the others back, so they keep their order.
+            await Eventually.TrueAsync(async () =>
+            {
+                var pending = JsonDocument.Parse(await http.GetStringAsync("api/integracoes/filas/?status=pendente")).RootElement;
+                return pending.GetProperty("count").GetInt32() == 5
+                    && pending.GetProperty("results").EnumerateArray().Any(i => i.GetProperty("tentativas").GetInt32() >= 2);
+            }, Patience, "the deliveries to fail while the broker is down");
+        }
+        finally
+        {
+            // Whatever happened above, the other tests of the collection need the broker back.
+            await fixture.RabbitMq.StartAgainAsync();
+        }
 
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         var arrived = new List<string?>();

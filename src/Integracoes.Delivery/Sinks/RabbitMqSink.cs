@@ -80,7 +80,7 @@ public sealed class RabbitMqSink(SinkConnections connections, ILogger<RabbitMqSi
             channel = null;
             return new AttemptResult(AttemptOutcome.Delivered, null, AttemptTiming.Since(started), $"confirmed by exchange {exchange}", null, null);
         }
-        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
             // The channel may be broken: drop it, and the exchange may need declaring again on a new one.
             _declared.Clear();
@@ -102,6 +102,9 @@ public sealed class RabbitMqSink(SinkConnections connections, ILogger<RabbitMqSi
             await DisposeQuietlyAsync(idle);
         }
         var connection = await ConnectionAsync(ct);
+        // While automatic recovery reconnects, a new channel would wait for it: fail this attempt now and
+        // let the delivery loop retry on its schedule.
+        if (!connection.IsOpen) throw new IOException("the connection to RabbitMQ is recovering");
         return await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), ct);
     }
 

@@ -670,7 +670,28 @@ public sealed class WebhookSubscriptionGrain(
             return Task.FromResult(new AttemptResult(AttemptOutcome.Retry, null, 0, null, $"no {s.Tipo} server is configured on this silo", null));
         }
         var envelope = DeliveryEnvelope.Write(new EnvelopeShape(s.Instance, s.Sink, null, settings.ServerUrl), delivery);
-        return sink.SendAsync(new SinkMessage(s.Instance, delivery.EventId, delivery.Evento, envelope), ct);
+        return SendBoundedAsync(sink, new SinkMessage(s.Instance, delivery.EventId, delivery.Evento, envelope), TimeSpan.FromSeconds(s.Timeout), ct);
+    }
+
+    /// <summary>
+    /// A sink attempt bounded by the subscription's timeout, like an HTTP attempt: a broker that went away
+    /// mid-publish (a confirm that never comes while the client recovers) must fail the attempt, or the
+    /// ordered feed would wait on it forever instead of retrying.
+    /// </summary>
+    private static async Task<AttemptResult> SendBoundedAsync(IEventSink sink, SinkMessage message, TimeSpan timeout, CancellationToken ct)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        bounded.CancelAfter(timeout);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            return await sink.SendAsync(message, bounded.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return new AttemptResult(AttemptOutcome.Retry, null, AttemptTiming.Since(started), null,
+                $"{sink.Kind}: no answer within {timeout.TotalSeconds:0} s", null);
+        }
     }
 
     /// <summary>Serialises grain-state writes: deliveries run concurrently and two overlapping writes would conflict on the etag.</summary>
