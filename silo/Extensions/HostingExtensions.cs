@@ -2,7 +2,9 @@ using System.Net;
 using Integracoes.Api;
 using Integracoes.Api.WebSockets;
 using Integracoes.Grains.Hosting;
+using Integracoes.Grains.Lines;
 using Integracoes.Grains.Webhooks;
+using Integracoes.Storage.Lines;
 using Microsoft.AspNetCore.HttpOverrides;
 using Npgsql;
 using OpenTelemetry.Metrics;
@@ -58,7 +60,9 @@ public static class HostingExtensions
                     CircuitMinimumThroughput: settings.CircuitMinimumThroughput,
                     CircuitBreakSeconds: settings.CircuitBreakSeconds,
                     ServerUrl: settings.PublicUrl ?? $"http://{settings.HttpHost}:{settings.HttpPort}"),
-                settings.SinkConnections()));
+                settings.SinkConnections(),
+                new LineSettings(TimeSpan.FromSeconds(settings.LineStopSeconds), TimeSpan.FromSeconds(settings.LineStaleSeconds), settings.MaxLinesPerInstance),
+                new LineCounterSettings(TimeSpan.FromSeconds(settings.LineFlushSeconds))));
         });
         return builder;
     }

@@ -51,6 +51,10 @@ public sealed class IntegracoesSettings
     [ConfigurationKeyName("PUBLIC_URL")] public string? PublicUrl { get; set; }
     [ConfigurationKeyName("TRUSTED_PROXIES")] public string? TrustedProxies { get; set; }
     [ConfigurationKeyName("REQUEST_HEADERS_TIMEOUT_SECONDS")] public int RequestHeadersTimeoutSeconds { get; set; } = 15;
+    [ConfigurationKeyName("MAX_LINES_PER_INSTANCE")] public int MaxLinesPerInstance { get; set; } = 5_000;
+    [ConfigurationKeyName("LINE_STOP_SECONDS")] public int LineStopSeconds { get; set; } = 30;
+    [ConfigurationKeyName("LINE_STALE_SECONDS")] public int LineStaleSeconds { get; set; } = 10;
+    [ConfigurationKeyName("LINE_FLUSH_SECONDS")] public int LineFlushSeconds { get; set; } = 5;
     [ConfigurationKeyName("MIGRATE_ON_START")] public bool MigrateOnStart { get; set; } = true;
     [ConfigurationKeyName("SQL_DIR")] public string? SqlDirectory { get; set; }
 
@@ -89,6 +93,10 @@ public sealed class IntegracoesSettings
         if (!System.Net.IPAddress.TryParse(AdvertisedIp, out _)) errors.Add("INTEGRACOES_ADVERTISED_IP must be an IP address.");
         if (MaxBodyBytes is < 1_024 or > 100 * 1024 * 1024) errors.Add("INTEGRACOES_MAX_BODY_BYTES must be between 1 KiB and 100 MiB.");
         if (MaxServicesPerInstance < 1) errors.Add("INTEGRACOES_MAX_SERVICES_PER_INSTANCE must be positive.");
+        if (MaxLinesPerInstance < 1) errors.Add("INTEGRACOES_MAX_LINES_PER_INSTANCE must be positive.");
+        if (LineStopSeconds is < 1 or > 3_600) errors.Add("INTEGRACOES_LINE_STOP_SECONDS must be between 1 and 3600.");
+        if (LineStaleSeconds is < 1 or > 3_600) errors.Add("INTEGRACOES_LINE_STALE_SECONDS must be between 1 and 3600.");
+        if (LineFlushSeconds is < 1 or > 60) errors.Add("INTEGRACOES_LINE_FLUSH_SECONDS must be between 1 and 60.");
         if (MaxWebhooksPerInstance < 1) errors.Add("INTEGRACOES_MAX_WEBHOOKS_PER_INSTANCE must be positive.");
         if (MaxEventBytes < 1_024 || MaxEventBytes > MaxBodyBytes) errors.Add("INTEGRACOES_MAX_EVENT_BYTES must be between 1 KiB and INTEGRACOES_MAX_BODY_BYTES.");
         if (CircuitFailureRatio is <= 0 or > 1) errors.Add("INTEGRACOES_CIRCUIT_FAILURE_RATIO must be in (0, 1].");

@@ -119,6 +119,7 @@ public static class ApiExtensions
         app.MapKeysApi();
         app.MapAuditApi();
         app.MapSinksApi();
+        app.MapLinesApi();
         app.MapWebSocketApi();
         return app;
     }

@@ -47,6 +47,7 @@ public static class AuditResources
     public const string Webhook = "webhook";
     public const string QueueItem = "fila";
     public const string Event = "evento";
+    public const string Line = "linha";
 
-    public static readonly IReadOnlyList<string> All = [Instance, Key, Service, Webhook, QueueItem, Event];
+    public static readonly IReadOnlyList<string> All = [Instance, Key, Service, Webhook, QueueItem, Event, Line];
 }

@@ -46,7 +46,8 @@ public sealed record RateLimitDecision(
 public static partial class InstanceNames
 {
     /// <summary>Lower-case letters, digits, '-' and '_', 2 to 63 characters, starting with a letter or digit.</summary>
-    public static bool IsValid([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? name) => name is not null && Pattern().IsMatch(name);
+    /// <remarks>"linhas" is taken by the production-line feed (<c>/ws/linhas</c>), which shares the <c>/ws/{instance}</c> space.</remarks>
+    public static bool IsValid([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? name) => name is not null && Pattern().IsMatch(name) && name != "linhas";
 
     [GeneratedRegex("^[a-z0-9][a-z0-9_-]{1,62}$", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();

@@ -73,28 +73,6 @@ public interface ILineRegistryGrain : IGrainWithStringKey
     Task<IReadOnlyDictionary<string, string>> SensorMapAsync(string source);
 }
 
-/// <summary>Observer of line counter changes, for <c>/ws/linhas</c>: at most one snapshot per line per second.</summary>
-[Alias("Integracoes.ILineCountersFeed")]
-public interface ILineCountersFeed : IGrainObserver
-{
-    [Alias("Changed"), OneWay]
-    Task ChangedAsync(string instance, LineCounters counters);
-}
-
-/// <summary>The live counter feed of one instance (keyed by instance) across silos: hubs subscribe, lines publish.</summary>
-[Alias("Integracoes.ILineFeedGrain")]
-public interface ILineFeedGrain : IGrainWithStringKey
-{
-    [Alias("Subscribe")]
-    Task SubscribeAsync(ILineCountersFeed feed);
-
-    [Alias("Unsubscribe")]
-    Task UnsubscribeAsync(ILineCountersFeed feed);
-
-    [Alias("Publish"), OneWay]
-    Task PublishAsync(LineCounters counters);
-}
-
 /// <summary>Line ids and the grain keys built from them.</summary>
 public static class LineKeys
 {
@@ -102,13 +80,23 @@ public static class LineKeys
 
     public static string For(string instance, string lineId) => instance + "/" + lineId;
 
+    /// <summary>
+    /// The WebSocket channel of an instance's counter feed (<c>/ws/linhas</c>): the same channel grains and
+    /// hubs as the event feed, under a name no instance can have.
+    /// </summary>
+    public static string FeedChannel(string instance) => instance + "/linhas";
+
     public static (string Instance, string LineId) Parse(string key)
     {
         var slash = key.IndexOf('/');
         return (key[..slash], key[(slash + 1)..]);
     }
 
-    /// <summary>Letters, digits, '-', '_' and '.', 1 to 64 characters: safe in a URL path and a file.</summary>
+    /// <summary>Path segments under <c>/api/linhas/</c> that name routes, not lines.</summary>
+    public static readonly IReadOnlySet<string> Reserved = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "contadores", "arquivos" };
+
+    /// <summary>Letters, digits, '-', '_' and '.', 1 to 64 characters (not only dots, not a reserved route): safe in a URL path and a file.</summary>
     public static bool IsValidId(string? id) =>
-        id is { Length: > 0 and <= MaxId } && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+        id is { Length: > 0 and <= MaxId } && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')
+        && id.Any(c => c != '.') && !Reserved.Contains(id);
 }

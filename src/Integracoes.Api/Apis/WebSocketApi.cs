@@ -1,5 +1,7 @@
 using System.Net.WebSockets;
+using System.Text.Json;
 using Integracoes.Abstractions.Instances;
+using Integracoes.Abstractions.Lines;
 using Integracoes.Api.Http;
 using Integracoes.Api.Security;
 using Integracoes.Api.WebSockets;
@@ -19,19 +21,48 @@ public static class WebSocketApi
 {
     public const string Route = "/ws/{instance}";
 
+    /// <summary>The live counters of every line of the caller's instance (a literal segment: it wins over <see cref="Route"/>).</summary>
+    public const string LinesRoute = "/ws/linhas";
+
     public static IEndpointRouteBuilder MapWebSocketApi(this IEndpointRouteBuilder app)
     {
         // Not in the OpenAPI document: it describes HTTP request/response operations, and this is an upgrade.
         app.Map(Route, ConnectAsync).RequireAuthorization(Policies.InstanceRead).ExcludeFromDescription();
+        app.Map(LinesRoute, ConnectLinesAsync).RequireAuthorization(Policies.InstanceRead).ExcludeFromDescription();
         return app;
     }
 
-    private static async Task<IResult> ConnectAsync(string instance, HttpContext http, WebSocketHub hub, WebSocketSettings settings)
+    private static Task<IResult> ConnectAsync(string instance, HttpContext http, WebSocketHub hub, WebSocketSettings settings) =>
+        instance != http.User.Instance()
+            ? Task.FromResult<IResult>(Problems.NotFound("instance not found."))
+            : ServeAsync(instance, instance, http, hub, settings, greeting: null);
+
+    /// <summary>
+    /// <c>ws://host/ws/linhas</c>: first every line's counters, then <c>{"event":"linha.contadores","instance","data"}</c>
+    /// whenever a line's counters change, at most once a second per line.
+    /// </summary>
+    private static async Task<IResult> ConnectLinesAsync(HttpContext http, WebSocketHub hub, WebSocketSettings settings, IGrainFactory grains)
     {
-        if (instance != http.User.Instance()) return Problems.NotFound("instance not found.");
+        var instance = http.User.Instance();
+        if (!http.WebSockets.IsWebSocketRequest) return NotAWebSocket();
+        var ids = await grains.GetGrain<ILineRegistryGrain>(instance).IdsAsync();
+        var counters = await Task.WhenAll(ids.Select(id => grains.GetGrain<ILineGrain>(LineKeys.For(instance, id)).GetCountersAsync()));
+        var greeting = counters.OfType<LineCounters>()
+            .Select(c => JsonSerializer.SerializeToUtf8Bytes(new { @event = "linha.contadores", instance, data = c }, Json))
+            .ToList();
+        return await ServeAsync(instance, LineKeys.FeedChannel(instance), http, hub, settings, greeting);
+    }
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    private static IResult NotAWebSocket() =>
+        Problems.Field(StatusCodes.Status400BadRequest, "upgrade", "this is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket).");
+
+    private static async Task<IResult> ServeAsync(string instance, string channel, HttpContext http, WebSocketHub hub, WebSocketSettings settings, IReadOnlyList<byte[]>? greeting)
+    {
         if (!http.WebSockets.IsWebSocketRequest)
-            return Problems.Field(StatusCodes.Status400BadRequest, "upgrade", "this is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket).");
-        if (!await hub.AdmitAsync(instance))
+            return NotAWebSocket();
+        if (!await hub.AdmitAsync(channel))
             return Problems.Field(StatusCodes.Status429TooManyRequests, "websocket",
                 $"the instance already has {settings.MaxClientsPerInstance} WebSocket clients connected (the most allowed); close one first.");
 
@@ -42,11 +73,11 @@ public static class WebSocketApi
         }
         catch
         {
-            await hub.ReleaseAsync(instance);
+            await hub.ReleaseAsync(channel);
             throw;
         }
         ApiKeyFormat.TryParse(ApiKeyAuthenticationHandler.ReadKey(http.Request), out var keyId, out var secret);
-        await hub.ServeAsync(new WebSocketCaller(instance, keyId, secret, http.Connection.RemoteIpAddress?.ToString()), socket, http.RequestAborted);
+        await hub.ServeAsync(new WebSocketCaller(instance, keyId, secret, http.Connection.RemoteIpAddress?.ToString()) { Channel = channel }, socket, http.RequestAborted, greeting);
         return Results.Empty;
     }
 }

@@ -5,7 +5,11 @@ namespace Integracoes.Api.WebSockets;
 
 /// <summary>Who a client is, for logs and for re-checking its key while it stays connected.</summary>
 /// <param name="Secret">The key's secret, kept only in memory (the request holding it lives as long as the connection anyway).</param>
-public sealed record WebSocketCaller(string Instance, string KeyId, string Secret, string? RemoteIp);
+public sealed record WebSocketCaller(string Instance, string KeyId, string Secret, string? RemoteIp)
+{
+    /// <summary>The feed the client receives: its instance's events, or another channel of it (<c>/ws/linhas</c>).</summary>
+    public string Channel { get; init; } = Instance;
+}
 
 /// <summary>
 /// One accepted WebSocket: a bounded queue of envelopes and its own writer, so a slow reader only ever

@@ -43,7 +43,10 @@ public sealed class WebSocketHub(
     // ---------------------------------------------------------------------------------------------
     // Clients
 
-    /// <summary>Reserves a place for one more client of <paramref name="instance"/>; false when the instance is at its limit.</summary>
+    /// <summary>
+    /// Reserves a place for one more client of <paramref name="instance"/> (a channel: an instance's events, or
+    /// another feed of it such as <c>{instance}/linhas</c>); false when the channel is at its limit.
+    /// </summary>
     public async Task<bool> AdmitAsync(string instance)
     {
         lock (_lock)
@@ -70,12 +73,14 @@ public sealed class WebSocketHub(
     }
 
     /// <summary>Serves an admitted client until it or the server closes the connection.</summary>
-    public async Task ServeAsync(WebSocketCaller caller, WebSocket socket, CancellationToken aborted)
+    /// <param name="greeting">Messages the client gets first, before anything pushed (a snapshot of the current state).</param>
+    public async Task ServeAsync(WebSocketCaller caller, WebSocket socket, CancellationToken aborted, IReadOnlyList<byte[]>? greeting = null)
     {
-        using var client = new WebSocketClient(caller, socket, settings.SendQueueLength, time);
+        using var client = new WebSocketClient(caller, socket, Math.Max(settings.SendQueueLength, greeting?.Count ?? 0), time);
+        foreach (var message in greeting ?? []) client.TryEnqueue(message);
         lock (_lock)
         {
-            var clients = Clients(caller.Instance);
+            var clients = Clients(caller.Channel);
             clients.Admitting--;
             clients.Connected = clients.Connected.Add(client);
         }
@@ -87,8 +92,8 @@ public sealed class WebSocketHub(
         }
         finally
         {
-            Forget(caller.Instance, client);
-            await LeaveAsync(caller.Instance);
+            Forget(caller.Channel, client);
+            await LeaveAsync(caller.Channel);
             logger.LogDebug("WebSocket client of {Instance} from {RemoteIp} (key {KeyId}) disconnected", caller.Instance, caller.RemoteIp, caller.KeyId);
         }
     }

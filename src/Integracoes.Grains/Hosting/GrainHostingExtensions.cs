@@ -4,11 +4,13 @@ using Integracoes.Delivery.Services;
 using Integracoes.Delivery.Sinks;
 using Integracoes.Delivery.Webhooks;
 using Integracoes.Grains.Audit;
+using Integracoes.Grains.Lines;
 using Integracoes.Grains.Sinks;
 using Integracoes.Grains.Webhooks;
 using Integracoes.Storage.Audit;
 using Integracoes.Storage.Deliveries;
 using Integracoes.Storage.Executions;
+using Integracoes.Storage.Lines;
 using Integracoes.Storage.Secrets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -29,7 +31,9 @@ public sealed record GrainHostSettings(
     string ClusterId,
     string ServiceId,
     DeliverySettings? Delivery = null,
-    SinkConnections? Sinks = null);
+    SinkConnections? Sinks = null,
+    LineSettings? Lines = null,
+    LineCounterSettings? LineCounters = null);
 
 public static class GrainHostingExtensions
 {
@@ -95,6 +99,11 @@ public static class GrainHostingExtensions
         services.AddSingleton<WebhookTargetValidator>();
         services.TryAddSingleton<IJitterSource, RandomJitterSource>();
         services.AddSingleton<RetryPlanner>();
+
+        services.AddSingleton(settings.Lines ?? LineSettings.Default);
+        services.AddSingleton(settings.LineCounters ?? LineCounterSettings.Default);
+        services.AddSingleton<LineCounterStore>();
+        services.AddHostedService(sp => sp.GetRequiredService<LineCounterStore>());
         return services;
     }
 }
