@@ -16,6 +16,9 @@ public sealed class ClusterFixture : IAsyncLifetime
     /// <summary>How long a subscription may fail before it is disabled, shortened so a test can watch it happen.</summary>
     public static readonly TimeSpan DisableAfter = TimeSpan.FromSeconds(3);
 
+    /// <summary>How often line counters are written: shorter than production's 5 s so tests wait less.</summary>
+    public static readonly TimeSpan LineFlushInterval = TimeSpan.FromSeconds(1);
+
     public const string EncryptionKey = "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktMzJieXQ=";
 
     public PostgresServer Postgres { get; private set; } = null!;
@@ -36,7 +39,8 @@ public sealed class ClusterFixture : IAsyncLifetime
         var dataSource = DataSource;
         builder.ConfigureSilo((_, silo) => silo.AddIntegracoesGrains(new GrainHostSettings(
             dataSource, EncryptionKey, "127.0.0.1", new GrainLimits(MaxServicesPerInstance: 5), clusterId, serviceId,
-            new Grains.Webhooks.DeliverySettings(DisableAfterFailingDays: DisableAfter.TotalDays))));
+            new Grains.Webhooks.DeliverySettings(DisableAfterFailingDays: DisableAfter.TotalDays),
+            LineCounters: new Storage.Lines.LineCounterSettings(LineFlushInterval))));
         builder.ConfigureClient(client => client.UseAdoNetClustering(o =>
         {
             o.Invariant = GrainHostingExtensions.AdoNetInvariant;

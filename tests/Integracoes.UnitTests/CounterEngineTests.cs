@@ -122,7 +122,7 @@ public sealed class CounterEngineTests
         var engine = Engine();
         engine.Apply(At(0, 1_000, 0));
         engine.Apply(At(1, 1_010, 0));
-        engine.Switch(new OrderCounts());
+        engine.Switch(new OrderCounts(), T0);
         engine.Apply(At(2, 1_015, 1));
 
         Assert.Equal(5, engine.Counts.Total);

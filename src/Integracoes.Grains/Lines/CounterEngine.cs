@@ -13,6 +13,9 @@ public sealed class SensorState
     /// <summary>Sensor time of the last record that showed production.</summary>
     public DateTimeOffset? LastProduction { get; set; }
 
+    /// <summary>When the current counts began (an order start), in sensor time.</summary>
+    public DateTimeOffset? CountingSince { get; set; }
+
     /// <summary>Sensor time at which the current run began.</summary>
     public DateTimeOffset? RunningSince { get; set; }
 
@@ -62,9 +65,6 @@ public sealed class CounterEngine(SensorState sensor, OrderCounts counts, TimeSp
     public OrderCounts Counts { get; private set; } = counts;
 
     public TimeSpan StopAfter { get; } = stopAfter;
-
-    /// <summary>Starts counting into new <paramref name="counts"/> (a new order, or the end of one); the sensor state goes on.</summary>
-    public void Switch(OrderCounts counts) => Counts = counts;
 
     public CountedReading Apply(SensorReading reading)
     {
@@ -126,18 +126,31 @@ public sealed class CounterEngine(SensorState sensor, OrderCounts counts, TimeSp
         return units; // the window is one minute: units in it are units per minute
     }
 
-    /// <summary>Running, stopped or without an order, and since when (sensor time; the order start when nothing ran yet).</summary>
+    /// <summary>
+    /// Running, stopped or without an order, and since when. Decided by the sensor alone (production within
+    /// <see cref="StopAfter"/> of the last record), in sensor time, and never before the current counts began.
+    /// </summary>
     public (string State, DateTimeOffset Since) State(bool hasOrder, DateTimeOffset countingSince)
     {
-        if (!hasOrder) return (LineStates.NoOrder, countingSince);
         var s = Sensor;
-        if (s.LastProduction is { } lp && s.LastSample is { } ls && ls - lp <= StopAfter && lp >= countingSince)
+        var start = s.CountingSince ?? countingSince;
+        if (!hasOrder) return (LineStates.NoOrder, start);
+        if (s.LastProduction is { } lp && s.LastSample is { } ls && ls - lp <= StopAfter)
         {
-            return (LineStates.Running, s.RunningSince is { } run && run >= countingSince ? run : countingSince);
+            return (LineStates.Running, Later(s.RunningSince ?? lp, start));
         }
-        var since = s.LastProduction is { } stoppedAfter && stoppedAfter >= countingSince ? stoppedAfter : countingSince;
-        return (LineStates.Stopped, since);
+        return (LineStates.Stopped, Later(s.LastProduction ?? start, start));
     }
+
+    /// <summary>Starts counting into new <paramref name="counts"/> from now (a new order, or the end of one); the sensor state goes on.</summary>
+    public void Switch(OrderCounts counts, DateTimeOffset at)
+    {
+        Counts = counts;
+        // In sensor time when the sensor has spoken, so "since" never compares two clocks.
+        Sensor.CountingSince = Sensor.LastSample ?? at;
+    }
+
+    private static DateTimeOffset Later(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 
     /// <summary>Closes the open minute when the order changes, so each minute row belongs to one order.</summary>
     public ClosedMinute? CloseMinute()

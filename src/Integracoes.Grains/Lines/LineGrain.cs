@@ -301,7 +301,7 @@ public sealed class LineGrain(
         _rowId = id!.Value;
         _versao = 0;
         _countingSince = at;
-        _engine.Switch(new OrderCounts());
+        _engine.Switch(new OrderCounts(), at);
         _dirty = false;
     }
 
