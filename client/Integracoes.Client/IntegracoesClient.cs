@@ -1,5 +1,6 @@
 using Integracoes.Abstractions.Common;
 using Integracoes.Abstractions.Events;
+using Integracoes.Abstractions.Lines;
 using Integracoes.Abstractions.Services;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -52,6 +53,9 @@ public sealed class IntegracoesClient(IClusterClient cluster) : IAsyncDisposable
 
     /// <summary>Publishing events of one instance to its subscribers.</summary>
     public EventsClient Events(string instance) => new(cluster, instance);
+
+    /// <summary>Production lines of an instance, with their live counters read from the line grains' memory.</summary>
+    public LinesClient Lines(string instance) => new(cluster, instance, _actor);
 
     public async ValueTask DisposeAsync()
     {
@@ -108,6 +112,49 @@ public sealed class EventsClient(IGrainFactory grains, string instance)
         grains.GetGrain<IEventPublisherGrain>(instance).PublishAsync(new PublishRequest(evento, dadosJson, idempotencyKey, prioridade));
 
     public Task<IReadOnlyList<CatalogEvent>> CatalogAsync() => grains.GetGrain<IEventCatalogGrain>(instance).ListAsync();
+}
+
+/// <summary>
+/// Production lines (seed 003). Counters come from each line grain's memory, as fast as a grain call: a
+/// plant dashboard or MES can poll them every second without touching PostgreSQL.
+/// </summary>
+public sealed class LinesClient(IGrainFactory grains, string instance, string actor)
+{
+    private ILineRegistryGrain Registry => grains.GetGrain<ILineRegistryGrain>(instance);
+
+    private ILineGrain Line(string id) => grains.GetGrain<ILineGrain>(LineKeys.For(instance, id));
+
+    public Task<Outcome<LineView>> CreateAsync(string id, LineDefinition definition)
+    {
+        AuditContext.Set(actor, null);
+        return Registry.CreateAsync(id, definition);
+    }
+
+    public Task<Page<LineView>> ListAsync(int limit = 50, int offset = 0) => Registry.ListAsync(Math.Clamp(limit, 1, 200), Math.Max(0, offset));
+
+    /// <summary>The live counters of one line; null when it does not exist.</summary>
+    public Task<LineCounters?> CountersAsync(string id) =>
+        LineKeys.IsValidId(id) ? Line(id).GetCountersAsync() : Task.FromResult<LineCounters?>(null);
+
+    /// <summary>Every line's live counters, in line-id order.</summary>
+    public async Task<IReadOnlyList<LineCounters>> AllCountersAsync()
+    {
+        var ids = await Registry.IdsAsync();
+        var counters = await Task.WhenAll(ids.Select(id => Line(id).GetCountersAsync()));
+        return [.. counters.OfType<LineCounters>()];
+    }
+
+    public Task<Outcome<LineCounters>> StartOrderAsync(string id, ProductionOrder order)
+    {
+        AuditContext.Set(actor, null);
+        return Line(id).StartOrderAsync(order);
+    }
+
+    public Task<Outcome<OrderTotals>> EndOrderAsync(string id, string ordem)
+    {
+        AuditContext.Set(actor, null);
+        return Line(id).EndOrderAsync(ordem);
+    }
 }
 
 public static class IntegracoesClientHosting

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+using Integracoes.Abstractions.Common;
 using Integracoes.Abstractions.Lines;
 using Integracoes.Api.Http;
 using Integracoes.Api.Security;
@@ -41,6 +43,7 @@ public static class LinesApi
     private static async Task<IResult> CreateAsync(LineRequest body, HttpContext http, IGrainFactory grains)
     {
         if (body.Id is not { } id) return Problems.Invalid("id", "id is required.");
+        if (!LineKeys.IsValidId(id)) return Problems.Invalid("id", $"id must be 1 to {LineKeys.MaxId} letters, digits, '-', '_' or '.' (not a route name such as 'contadores').");
         var (definition, error) = body.ToDefinition();
         if (error is { } e) return Problems.Invalid(e.Field, e.Message);
         var outcome = await Registry(grains, http).CreateAsync(id, definition!);
@@ -118,16 +121,15 @@ public static class LinesApi
         return outcome.IsOk ? TypedResults.Ok(OrderTotalsResponse.From(outcome.Value!)) : Problems.From(outcome);
     }
 
-    private static IResult NotFound(string id) => Problems.NotFound($"line '{TextBoundsShort(id)}' not found.");
-
-    private static string TextBoundsShort(string id) => Abstractions.Common.TextBounds.Shorten(id, 64, "...");
+    private static IResult NotFound(string id) => Problems.NotFound($"line '{TextBounds.Shorten(id, LineKeys.MaxId, "...")}' not found.");
 
     private static ILineRegistryGrain Registry(IGrainFactory grains, HttpContext http) => grains.GetGrain<ILineRegistryGrain>(http.User.Instance());
 
     private static ILineGrain Line(IGrainFactory grains, HttpContext http, string id) => grains.GetGrain<ILineGrain>(LineKeys.For(http.User.Instance(), id));
 }
 
-/// <summary>The body of POST/PUT /api/linhas/.</summary>
+/// <summary>The body of POST/PUT /api/linhas/. An unknown field is refused by name, not ignored.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record LineRequest(
     string? Id,
     string? Nome,
@@ -144,8 +146,10 @@ public sealed record LineRequest(
     }
 }
 
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record OrderRequest(string? Ordem, string? Sku, string? Lote, long? QuantidadePlanejada, double? VelocidadeNominal);
 
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record EndOrderRequest(string? Ordem);
 
 public sealed record OrderResponse(string Ordem, string Sku, string Lote, long? LoteId, long QuantidadePlanejada, double? VelocidadeNominal, DateTimeOffset Inicio)

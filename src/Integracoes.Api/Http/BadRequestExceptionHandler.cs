@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Integracoes.Abstractions.Common;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
@@ -27,9 +28,11 @@ public sealed class BadRequestExceptionHandler : IExceptionHandler
         }
         var json = FindJsonException(bad);
         var status = json is not null ? StatusCodes.Status400BadRequest : bad.StatusCode;
-        var field = json is not null ? FieldFromPath(json.Path) : "body";
+        var unknown = json is not null ? UnknownMember(json) : null;
+        var field = unknown ?? (json is not null ? FieldFromPath(json.Path) : "body");
         var detail = status switch
         {
+            _ when unknown is not null => $"unknown field '{unknown}'.",
             StatusCodes.Status413PayloadTooLarge => "The request body is larger than the server accepts.",
             StatusCodes.Status415UnsupportedMediaType => "Send the body as application/json.",
             _ when json is not null => field == "body"
@@ -55,6 +58,21 @@ public sealed class BadRequestExceptionHandler : IExceptionHandler
         {
             return true;
         }
+    }
+
+    /// <summary>
+    /// The property a body with <see cref="System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow"/>
+    /// refused, from the serializer's message (it names it nowhere else), bounded for the answer.
+    /// </summary>
+    private static string? UnknownMember(JsonException json)
+    {
+        const string marker = "The JSON property '";
+        var message = json.Message;
+        var start = message.IndexOf(marker, StringComparison.Ordinal);
+        if (start < 0 || !message.Contains("could not be mapped", StringComparison.Ordinal)) return null;
+        start += marker.Length;
+        var end = message.IndexOf("' could not be mapped", start, StringComparison.Ordinal);
+        return end <= start ? null : TextBounds.Shorten(message[start..end], 64, "...");
     }
 
     private static JsonException? FindJsonException(Exception e)

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text.Json;
 
-namespace Integracoes.BrokerTests;
+namespace Integracoes.Testing;
 
 /// <summary>
 /// A client of <c>/ws/{instance}</c> over a real <see cref="ClientWebSocket"/>. A reading client collects
