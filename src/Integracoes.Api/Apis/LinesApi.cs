@@ -116,8 +116,7 @@ public static class LinesApi
     private static async Task<IResult> EndOrderAsync(string id, EndOrderRequest body, HttpContext http, IGrainFactory grains)
     {
         if (!LineKeys.IsValidId(id)) return NotFound(id);
-        if (string.IsNullOrEmpty(body.Ordem)) return Problems.Invalid("ordem", "ordem is required.");
-        var outcome = await Line(grains, http, id).EndOrderAsync(body.Ordem);
+        var outcome = await Line(grains, http, id).EndOrderAsync(body.Ordem ?? "");
         return outcome.IsOk ? TypedResults.Ok(OrderTotalsResponse.From(outcome.Value!)) : Problems.From(outcome);
     }
 

@@ -197,6 +197,7 @@ public sealed class LineGrain(
     public async Task<Outcome<OrderTotals>> EndOrderAsync(string ordem)
     {
         if (!state.State.Exists) return NotFound<OrderTotals>();
+        if (string.IsNullOrEmpty(ordem)) return Outcome<OrderTotals>.Invalid("ordem", "ordem is required.");
         if (_order is not { } running || running.Ordem != ordem)
         {
             return Outcome<OrderTotals>.Conflict("ordem", $"order '{ordem}' is not running on line '{_lineId}'.");
