@@ -67,6 +67,15 @@ public static class ServiceDefinitionRules
             }
         }
 
+        if (Totvs.TotvsSettings.IsTotvs(d.ConfigPadraoJson))
+        {
+            // A TOTVS connection (seed 003): its token requests use the service's username and password.
+            if (d.Tipo != "erp") return ("tipo", "a service with config_padrao.totvs must have tipo erp.");
+            if (Totvs.TotvsSettings.Read(d.ConfigPadraoJson).Error is { } totvsError) return totvsError;
+            if (d.Auth.Type != AuthTypes.Basic)
+                return ("auth_type", "a TOTVS service uses auth_type basic: auth.username and auth.password are what its tokenUrl is asked for a token with.");
+        }
+
         return ValidateAuth(d.Auth, credentials);
     }
 

@@ -117,10 +117,10 @@ public sealed class WebhookSender(IHttpClientFactory httpClientFactory, TimeProv
         return null;
     }
 
-    internal static async Task<string?> ReadBoundedAsync(HttpResponseMessage response, CancellationToken ct)
+    internal static async Task<string?> ReadBoundedAsync(HttpResponseMessage response, CancellationToken ct, int maxBytes = MaxResponseBytes)
     {
         await using var stream = await response.Content.ReadAsStreamAsync(ct);
-        var buffer = new byte[MaxResponseBytes];
+        var buffer = new byte[maxBytes];
         var read = 0;
         int n;
         while (read < buffer.Length && (n = await stream.ReadAsync(buffer.AsMemory(read), ct)) > 0)
