@@ -11,6 +11,7 @@ public static partial class EventCatalog
     public const string WebhookDisabled = "webhook.desativado";
     public const string DeliveryExhausted = "entrega.esgotada";
     public const string WebhookTest = "webhook.teste";
+    public const string LotClosed = "lote.fechado";
 
     public static readonly IReadOnlyList<CatalogEvent> BuiltIn =
     [
@@ -44,6 +45,9 @@ public static partial class EventCatalog
 
         Operational(WebhookDisabled, "Uma assinatura de webhook foi desativada (410 Gone ou falhas contínuas).", """{"webhook_id":1,"nome":"ERP","motivo":"410 Gone"}"""),
         Operational(DeliveryExhausted, "Uma entrega esgotou as tentativas e foi para a fila de mensagens mortas.", """{"webhook_id":1,"fila_id":1001,"evento_id":"0193b0a4-...","evento":"nfe_importada","tentativas":8,"ultimo_erro":"HTTP 503"}"""),
+        new(LotClosed, "Um lote de produção foi fechado (assinado): totais de produção e perdas, enviados ao TOTVS.",
+            """{"lote_id":1,"numero_op":"OP000123","sku":"SKU-500ML","lote":"L2025-001","linha":"SPEP-01","quantidade_planejada":10000,"producao_total":10120,"producao_boa":10010,"perdas_qualidade":110,"tempo_produzindo":27000.0,"tempo_parado":1800.0,"oee":0.82,"inicio":"2025-10-25T06:00:00Z","fim":"2025-10-25T14:00:00Z","assinado_por":"supervisor.maria","assinado_em":"2025-10-25T14:05:00Z"}""",
+            "producao"),
         Operational(WebhookTest, "Evento de teste enviado por POST /api/webhooks/{id}/testar/.", """{"mensagem":"teste"}"""),
     ];
 

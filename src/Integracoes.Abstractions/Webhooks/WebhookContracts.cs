@@ -100,6 +100,15 @@ public static class SinkKinds
 
     public static readonly IReadOnlyList<string> All = [Webhook, WebSocket, RabbitMq, Sqs, Nats, Pusher];
 
+    /// <summary>
+    /// TOTVS (seed 003): closed lots' totals POSTed to the ERP. Not a seed-002 sink anyone sets by route:
+    /// the hub creates it, one per instance, when a TOTVS service is configured; its url names the service.
+    /// </summary>
+    public const string Totvs = "totvs";
+
+    /// <summary>Every kind a destination may have: the public ones and those the hub creates itself.</summary>
+    public static bool IsKnown(string kind) => All.Contains(kind) || kind == Totvs;
+
     /// <summary>Message servers receive an instance's events one at a time, in order; webhooks concurrently.</summary>
     public static bool IsOrdered(string kind) => kind != Webhook;
 }

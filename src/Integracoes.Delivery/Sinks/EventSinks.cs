@@ -3,7 +3,8 @@ using Integracoes.Delivery.Webhooks;
 namespace Integracoes.Delivery.Sinks;
 
 /// <summary>One delivery as a sink sends it: the event and the JSON envelope every destination receives.</summary>
-public sealed record SinkMessage(string Instance, Guid EventId, string Evento, byte[] Body);
+/// <param name="Target">The destination's url, for sinks whose destinations differ (the TOTVS sink names its service there).</param>
+public sealed record SinkMessage(string Instance, Guid EventId, string Evento, byte[] Body, string? Target = null);
 
 /// <summary>
 /// A destination kind other than HTTP webhooks (WebSocket, RabbitMQ, SQS, NATS, Pusher). The delivery

@@ -2,16 +2,19 @@ using Integracoes.Abstractions.Webhooks;
 using Integracoes.Delivery.Http;
 using Integracoes.Delivery.Services;
 using Integracoes.Delivery.Sinks;
+using Integracoes.Delivery.Totvs;
 using Integracoes.Delivery.Webhooks;
 using Integracoes.Grains.Audit;
 using Integracoes.Grains.Lines;
 using Integracoes.Grains.Sinks;
+using Integracoes.Grains.Totvs;
 using Integracoes.Grains.Webhooks;
 using Integracoes.Storage.Audit;
 using Integracoes.Storage.Deliveries;
 using Integracoes.Storage.Executions;
 using Integracoes.Storage.Lines;
 using Integracoes.Storage.Secrets;
+using Integracoes.Storage.Totvs;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
@@ -96,6 +99,12 @@ public static class GrainHostingExtensions
         services.AddEventSinks(settings.Sinks ?? new SinkConnections());
         // WebSocket clients connect to the silos themselves: no server to configure, always available.
         services.AddSingleton<IEventSink, WebSocketSink>();
+        // TOTVS: closed lots go to the instance's TOTVS service; its connection is the service's, nothing to configure here.
+        services.AddSingleton<IEventSink, TotvsSink>();
+        services.AddSingleton<TotvsClient>();
+        services.AddSingleton<MasterDataStore>();
+        services.AddSingleton<LotStore>();
+        services.AddSingleton<TotvsMasterDataSync>();
         services.AddSingleton<WebhookTargetValidator>();
         services.TryAddSingleton<IJitterSource, RandomJitterSource>();
         services.AddSingleton<RetryPlanner>();

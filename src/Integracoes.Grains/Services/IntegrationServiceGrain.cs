@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Integracoes.Abstractions.Common;
 using Integracoes.Abstractions.Services;
+using Integracoes.Abstractions.Totvs;
 using Integracoes.Delivery.Services;
 using Integracoes.Storage.Executions;
 using Integracoes.Storage.Secrets;
@@ -31,6 +32,9 @@ public sealed class IntegrationServiceState
     public RetryConfig RetryConfig { get; set; } = RetryConfig.Default;
     public int Timeout { get; set; } = 30;
     public bool Ativo { get; set; } = true;
+
+    /// <summary>The service is a TOTVS connection (config_padrao.totvs): its <see cref="ITotvsSyncGrain"/> is configured.</summary>
+    public bool Totvs { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 }
@@ -80,6 +84,10 @@ public sealed class IntegrationServiceGrain(
         if (!Owns(instance))
         {
             return false;
+        }
+        if (state.State.Totvs)
+        {
+            await GrainFactory.GetGrain<ITotvsSyncGrain>(this.GetPrimaryKeyLong()).RemoveAsync(instance);
         }
         await state.ClearStateAsync();
         state.State = new IntegrationServiceState();
@@ -213,8 +221,31 @@ public sealed class IntegrationServiceGrain(
         s.Timeout = d.Timeout;
         s.Ativo = d.Ativo;
         s.UpdatedAt = time.GetUtcNow();
+        var wasTotvs = s.Totvs;
+        s.Totvs = TotvsSettings.IsTotvs(d.ConfigPadraoJson);
         await state.WriteStateAsync();
+        await ConfigureTotvsAsync(wasTotvs);
         return Outcome<ServiceView>.Ok(ToView());
+    }
+
+    /// <summary>
+    /// Hands a TOTVS service's connection to its sync grain (settings, the token user and the still
+    /// encrypted credentials), or tells it the service stopped being one. Saving the service again
+    /// repeats it, so a crash between the two writes is repaired by the next save.
+    /// </summary>
+    private async Task ConfigureTotvsAsync(bool wasTotvs)
+    {
+        var s = state.State;
+        var totvs = GrainFactory.GetGrain<ITotvsSyncGrain>(this.GetPrimaryKeyLong());
+        if (s.Totvs)
+        {
+            var settings = TotvsSettings.Read(s.ConfigPadraoJson).Settings!;
+            await totvs.ConfigureAsync(new TotvsConnection(s.Instance, settings, s.Auth.Username ?? "", s.EncryptedCredentials, s.Timeout, s.Ativo));
+        }
+        else if (wasTotvs)
+        {
+            await totvs.RemoveAsync(s.Instance);
+        }
     }
 
     /// <summary>Keeps only the credentials the auth type uses, so switching auth forgets old secrets.</summary>

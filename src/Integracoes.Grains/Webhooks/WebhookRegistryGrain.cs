@@ -89,7 +89,7 @@ public sealed class WebhookRegistryGrain(
 
     public async Task<Outcome<SinkSetResult>> SetSinkAsync(SinkSettings sink)
     {
-        if (!SinkKinds.All.Contains(sink.Tipo)) return Outcome<SinkSetResult>.NotFound($"unknown sink '{sink.Tipo}'.");
+        if (!SinkKinds.IsKnown(sink.Tipo)) return Outcome<SinkSetResult>.NotFound($"unknown sink '{sink.Tipo}'.");
         var definition = new WebhookDefinition(
             Nome: sink.Tipo,
             Url: sink.Url ?? "",

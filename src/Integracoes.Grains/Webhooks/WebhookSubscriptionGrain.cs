@@ -670,7 +670,8 @@ public sealed class WebhookSubscriptionGrain(
             return Task.FromResult(new AttemptResult(AttemptOutcome.Retry, null, 0, null, $"no {s.Tipo} server is configured on this silo", null));
         }
         var envelope = DeliveryEnvelope.Write(new EnvelopeShape(s.Instance, s.Sink, null, settings.ServerUrl), delivery);
-        return SendBoundedAsync(sink, new SinkMessage(s.Instance, delivery.EventId, delivery.Evento, envelope), TimeSpan.FromSeconds(s.Timeout), ct);
+        var target = s.Url.Length > 0 ? s.Url : null;
+        return SendBoundedAsync(sink, new SinkMessage(s.Instance, delivery.EventId, delivery.Evento, envelope, target), TimeSpan.FromSeconds(s.Timeout), ct);
     }
 
     /// <summary>
