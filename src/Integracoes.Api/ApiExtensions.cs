@@ -120,6 +120,8 @@ public static class ApiExtensions
         app.MapAuditApi();
         app.MapSinksApi();
         app.MapLinesApi();
+        app.MapTotvsApi();
+        app.MapLotsApi();
         app.MapWebSocketApi();
         return app;
     }
