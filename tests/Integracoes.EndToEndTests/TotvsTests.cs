@@ -124,7 +124,10 @@ public sealed class TotvsTests(SiloFixture fixture)
 
         var response = await http.PostAsJsonAsync("api/integracoes/servicos/", new
         {
-            nome = "TOTVS", tipo = "erp", config_padrao = config, auth_type = "basic",
+            nome = "TOTVS",
+            tipo = "erp",
+            config_padrao = config,
+            auth_type = "basic",
             auth = new { username = TotvsServer.Username, password = TotvsServer.Password },
         });
 
@@ -178,6 +181,8 @@ public sealed class TotvsTests(SiloFixture fixture)
         var id = opened.GetProperty("id").GetInt64();
         await Problem.AssertAsync(await http.PostAsync($"api/lotes/{id}/iniciar", null), HttpStatusCode.Conflict, "linha");
         await Problem.AssertAsync(await http.PostAsJsonAsync($"api/lotes/{id}/fechar", new { assinado_em = "2025-10-25T14:05:00Z" }), HttpStatusCode.BadRequest, "assinado_por");
+        await Problem.AssertAsync(await http.PostAsJsonAsync($"api/lotes/{id}/fechar", new { assinado_por = "maria", assinado_em = "2999-01-01T00:00:00Z" }), HttpStatusCode.BadRequest, "assinado_em");
+        await Problem.AssertAsync(await http.PostAsJsonAsync($"api/lotes/{id + 1000}/fechar", new { assinado_por = "maria" }), HttpStatusCode.NotFound);
         await Problem.AssertAsync(await http.PostAsJsonAsync($"api/lotes/{id}/fechar", new { assinado_por = "maria", assinado_em = "2025-10-25T14:05:00Z" }), HttpStatusCode.Conflict, "status");
     }
 
@@ -203,7 +208,7 @@ public sealed class TotvsTests(SiloFixture fixture)
         await Eventually.TrueAsync(async () =>
             Json(await http.GetStringAsync("api/integracoes/filas/?status=entregue")).GetProperty("count").GetInt32() == 1, Patience, "the queue item delivered");
 
-        Assert.Equal("lote.fechado", pending!.Value.GetProperty("results")[0].GetProperty("evento").GetString());
+        Assert.Equal("lote.fechado", pending!.Value.GetProperty("results")[0].GetProperty("payload").GetProperty("evento").GetString());
         Assert.Equal("OP200", received.Body["numero_op"]!.GetValue<string>());
         Assert.Single(totvs.Received);
     }

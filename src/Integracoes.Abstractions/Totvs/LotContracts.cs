@@ -13,11 +13,11 @@ public sealed record LotOrder(
     [property: Id(5)] DateOnly? Validade,
     [property: Id(6)] string DadosJson);
 
-/// <summary>The supervisor's signature that closes a lot (the signed Diário de Bordo).</summary>
+/// <summary>The supervisor's signature that closes a lot (the signed Diário de Bordo), as sent: the grain validates it once it knows the lot is the caller's.</summary>
 [GenerateSerializer, Immutable]
 public sealed record LotSignature(
-    [property: Id(0)] string AssinadoPor,
-    [property: Id(1)] DateTimeOffset AssinadoEm);
+    [property: Id(0)] string? AssinadoPor,
+    [property: Id(1)] DateTimeOffset? AssinadoEm);
 
 /// <summary>A row of <c>lotes_producao</c>.</summary>
 [GenerateSerializer, Immutable]
@@ -91,6 +91,18 @@ public static class LotRules
 {
     public const int MaxCode = 64;
     public const int MaxSigner = 200;
+
+    /// <summary>A signature time may be ahead of the server's clock by this much (clocks on the floor drift), no more.</summary>
+    public static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(5);
+
+    public static (string Field, string Message)? Validate(LotSignature s, DateTimeOffset now)
+    {
+        if (string.IsNullOrWhiteSpace(s.AssinadoPor) || s.AssinadoPor.Length > MaxSigner || s.AssinadoPor.Any(char.IsControl))
+            return ("assinado_por", $"assinado_por is required: who signed the lot (at most {MaxSigner} characters).");
+        if (s.AssinadoEm is not { } at) return ("assinado_em", "assinado_em is required: when the lot was signed (ISO 8601).");
+        if (at > now + MaxClockSkew) return ("assinado_em", "assinado_em is in the future.");
+        return null;
+    }
 
     /// <summary>Letters, digits and <c>- _ . /</c>, 1 to 64 characters.</summary>
     public static bool IsCode(string? value) =>

@@ -72,9 +72,8 @@ public sealed class LotWorkflowGrain(
 
     public async Task<Outcome<LotView>> CloseAsync(long id, LotSignature signature)
     {
-        if (string.IsNullOrWhiteSpace(signature.AssinadoPor) || signature.AssinadoPor.Length > LotRules.MaxSigner || signature.AssinadoPor.Any(char.IsControl))
-            return Outcome<LotView>.Invalid("assinado_por", $"assinado_por is required (at most {LotRules.MaxSigner} characters, no control characters).");
         if (await lots.GetAsync(Instance, id) is not { } lot) return Outcome<LotView>.NotFound($"lot {id} not found.");
+        if (LotRules.Validate(signature, time.GetUtcNow()) is { } error) return Outcome<LotView>.Invalid(error.Field, error.Message);
         if (lot.Status == LotStatus.Closed) return Outcome<LotView>.Conflict("status", "the lot is already closed.");
         if (lot.Status != LotStatus.InProduction) return Outcome<LotView>.Conflict("status", "the lot was not started: start it with POST /api/lotes/{id}/iniciar.");
 

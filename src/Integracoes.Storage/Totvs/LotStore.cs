@@ -112,8 +112,8 @@ public sealed class LotStore(NpgsqlDataSource dataSource)
             """);
         command.Parameters.AddWithValue("instancia", instance);
         command.Parameters.AddWithValue("id", id);
-        command.Parameters.AddWithValue("assinado_por", signature.AssinadoPor);
-        command.Parameters.AddWithValue("assinado_em", signature.AssinadoEm.UtcDateTime);
+        command.Parameters.AddWithValue("assinado_por", signature.AssinadoPor!);
+        command.Parameters.AddWithValue("assinado_em", signature.AssinadoEm!.Value.UtcDateTime);
         command.Parameters.AddWithValue("fim", totals.Fim.UtcDateTime);
         command.Parameters.AddWithValue("total", totals.Total);
         command.Parameters.AddWithValue("boa", totals.Bons);
