@@ -134,7 +134,7 @@ public sealed class KeyenceDirectoryReader
         {
             foreach (var (lineId, readings) in cut.Batches)
             {
-                calls.Add((cut, _router.IngestAsync(lineId, new SensorBatch(cut.File.Key, readings))));
+                calls.Add((cut, Ingest(lineId, new SensorBatch(cut.File.Key, readings))));
             }
         }
         try
@@ -164,6 +164,18 @@ public sealed class KeyenceDirectoryReader
             KeyenceMetrics.Record(cut.Records, cut.Malformed, cut.Unknown, cut.Bytes);
         }
         return records;
+    }
+
+    private Task Ingest(string lineId, SensorBatch batch)
+    {
+        try
+        {
+            return _router.IngestAsync(lineId, batch);
+        }
+        catch (Exception e)
+        {
+            return Task.FromException(e);
+        }
     }
 
     private void Fail(string message)
