@@ -3,6 +3,7 @@ using Integracoes.Api;
 using Integracoes.Api.WebSockets;
 using Integracoes.Grains.Hosting;
 using Integracoes.Grains.Lines;
+using Integracoes.Grains.Lines.Keyence;
 using Integracoes.Grains.Webhooks;
 using Integracoes.Storage.Lines;
 using Microsoft.AspNetCore.HttpOverrides;
@@ -62,7 +63,8 @@ public static class HostingExtensions
                     ServerUrl: settings.PublicUrl ?? $"http://{settings.HttpHost}:{settings.HttpPort}"),
                 settings.SinkConnections(),
                 new LineSettings(TimeSpan.FromSeconds(settings.LineStopSeconds), TimeSpan.FromSeconds(settings.LineStaleSeconds), settings.MaxLinesPerInstance),
-                new LineCounterSettings(TimeSpan.FromSeconds(settings.LineFlushSeconds))));
+                new LineCounterSettings(TimeSpan.FromSeconds(settings.LineFlushSeconds)),
+                new KeyenceSettings(settings.KeyenceRoot, TimeSpan.FromMilliseconds(settings.KeyencePollMilliseconds))));
         });
         return builder;
     }
@@ -115,6 +117,7 @@ public static class HostingExtensions
             .AddHttpClientInstrumentation()
             .AddMeter("Microsoft.Orleans")
             .AddMeter("Npgsql")
+            .AddMeter(KeyenceMetrics.MeterName)
             .AddPrometheusExporter());
         return builder;
     }

@@ -55,6 +55,8 @@ public sealed class IntegracoesSettings
     [ConfigurationKeyName("LINE_STOP_SECONDS")] public int LineStopSeconds { get; set; } = 30;
     [ConfigurationKeyName("LINE_STALE_SECONDS")] public int LineStaleSeconds { get; set; } = 10;
     [ConfigurationKeyName("LINE_FLUSH_SECONDS")] public int LineFlushSeconds { get; set; } = 5;
+    [ConfigurationKeyName("KEYENCE_ROOT")] public string? KeyenceRoot { get; set; }
+    [ConfigurationKeyName("KEYENCE_POLL_MS")] public int KeyencePollMilliseconds { get; set; } = 500;
     [ConfigurationKeyName("MIGRATE_ON_START")] public bool MigrateOnStart { get; set; } = true;
     [ConfigurationKeyName("SQL_DIR")] public string? SqlDirectory { get; set; }
 
@@ -97,6 +99,9 @@ public sealed class IntegracoesSettings
         if (LineStopSeconds is < 1 or > 3_600) errors.Add("INTEGRACOES_LINE_STOP_SECONDS must be between 1 and 3600.");
         if (LineStaleSeconds is < 1 or > 3_600) errors.Add("INTEGRACOES_LINE_STALE_SECONDS must be between 1 and 3600.");
         if (LineFlushSeconds is < 1 or > 60) errors.Add("INTEGRACOES_LINE_FLUSH_SECONDS must be between 1 and 60.");
+        if (KeyenceRoot is not null && !(Path.IsPathFullyQualified(KeyenceRoot) && Directory.Exists(KeyenceRoot)))
+            errors.Add("INTEGRACOES_KEYENCE_ROOT must be the absolute path of an existing directory.");
+        if (KeyencePollMilliseconds is < 50 or > 60_000) errors.Add("INTEGRACOES_KEYENCE_POLL_MS must be between 50 and 60000.");
         if (MaxWebhooksPerInstance < 1) errors.Add("INTEGRACOES_MAX_WEBHOOKS_PER_INSTANCE must be positive.");
         if (MaxEventBytes < 1_024 || MaxEventBytes > MaxBodyBytes) errors.Add("INTEGRACOES_MAX_EVENT_BYTES must be between 1 KiB and INTEGRACOES_MAX_BODY_BYTES.");
         if (CircuitFailureRatio is <= 0 or > 1) errors.Add("INTEGRACOES_CIRCUIT_FAILURE_RATIO must be in (0, 1].");

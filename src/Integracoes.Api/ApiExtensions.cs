@@ -122,6 +122,7 @@ public static class ApiExtensions
         app.MapLinesApi();
         app.MapTotvsApi();
         app.MapLotsApi();
+        app.MapKeyenceFilesApi();
         app.MapWebSocketApi();
         return app;
     }

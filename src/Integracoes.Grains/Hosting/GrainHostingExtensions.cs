@@ -6,6 +6,7 @@ using Integracoes.Delivery.Totvs;
 using Integracoes.Delivery.Webhooks;
 using Integracoes.Grains.Audit;
 using Integracoes.Grains.Lines;
+using Integracoes.Grains.Lines.Keyence;
 using Integracoes.Grains.Sinks;
 using Integracoes.Grains.Totvs;
 using Integracoes.Grains.Webhooks;
@@ -36,7 +37,8 @@ public sealed record GrainHostSettings(
     DeliverySettings? Delivery = null,
     SinkConnections? Sinks = null,
     LineSettings? Lines = null,
-    LineCounterSettings? LineCounters = null);
+    LineCounterSettings? LineCounters = null,
+    KeyenceSettings? Keyence = null);
 
 public static class GrainHostingExtensions
 {
@@ -113,6 +115,7 @@ public static class GrainHostingExtensions
         services.AddSingleton(settings.LineCounters ?? LineCounterSettings.Default);
         services.AddSingleton<LineCounterStore>();
         services.AddHostedService(sp => sp.GetRequiredService<LineCounterStore>());
+        services.AddSingleton(settings.Keyence ?? KeyenceSettings.Off);
         return services;
     }
 }

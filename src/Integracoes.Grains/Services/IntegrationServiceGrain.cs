@@ -1,9 +1,11 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using Integracoes.Abstractions.Common;
+using Integracoes.Abstractions.Lines;
 using Integracoes.Abstractions.Services;
 using Integracoes.Abstractions.Totvs;
 using Integracoes.Delivery.Services;
+using Integracoes.Grains.Lines.Keyence;
 using Integracoes.Storage.Executions;
 using Integracoes.Storage.Secrets;
 using Microsoft.Extensions.Logging;
@@ -44,6 +46,7 @@ public sealed class IntegrationServiceGrain(
     SecretProtector protector,
     ServiceInvoker invoker,
     ExecutionStore executions,
+    KeyenceSettings keyence,
     TimeProvider time,
     ILogger<IntegrationServiceGrain> logger) : Grain, IIntegrationServiceGrain
 {
@@ -202,6 +205,10 @@ public sealed class IntegrationServiceGrain(
         if (ServiceDefinitionRules.Validate(d, credentials) is { } error)
         {
             return Outcome<ServiceView>.Invalid(error.Field, error.Message);
+        }
+        if (KeyenceConfigRules.Read(d.ConfigPadraoJson, keyence.Root).Error is { } keyenceError)
+        {
+            return Outcome<ServiceView>.Invalid(keyenceError.Field, keyenceError.Message);
         }
 
         var s = state.State;

@@ -1,7 +1,9 @@
 using Integracoes.Abstractions.Common;
+using Integracoes.Abstractions.Lines;
 using Integracoes.Abstractions.Services;
 using Integracoes.Grains.Audit;
 using Integracoes.Grains.Hosting;
+using Integracoes.Grains.Lines.Keyence;
 using Integracoes.Storage.Executions;
 
 namespace Integracoes.Grains.Services;
@@ -19,6 +21,7 @@ public sealed class ServiceRegistryGrain(
     [PersistentState("serviceregistry", GrainStorage.Name)] IPersistentState<ServiceRegistryState> state,
     ServiceIdSequence ids,
     GrainLimits limits,
+    KeyenceSettings keyence,
     Auditor audit) : Grain, IServiceRegistryGrain
 {
     private string Instance => this.GetPrimaryKeyString();
@@ -28,6 +31,10 @@ public sealed class ServiceRegistryGrain(
         if (ServiceDefinitionRules.Validate(definition, definition.Credentials ?? new ServiceCredentials()) is { } error)
         {
             return Outcome<ServiceView>.Invalid(error.Field, error.Message);
+        }
+        if (KeyenceConfigRules.Read(definition.ConfigPadraoJson, keyence.Root).Error is { } keyenceError)
+        {
+            return Outcome<ServiceView>.Invalid(keyenceError.Field, keyenceError.Message);
         }
         if (NameTaken(definition.Nome, exceptId: null))
         {
@@ -52,6 +59,7 @@ public sealed class ServiceRegistryGrain(
             return outcome;
         }
         await audit.RecordAsync(Instance, AuditActions.Create, AuditResources.Service, Id(id), null, outcome.Value);
+        await ConfigureWatcherAsync(id, outcome.Value);
         return outcome;
     }
 
@@ -72,6 +80,7 @@ public sealed class ServiceRegistryGrain(
             state.State.Entries[id] = new RegistryEntry(definition.Nome, definition.Tipo, definition.Ativo);
             await state.WriteStateAsync();
             await audit.RecordAsync(Instance, AuditActions.Update, AuditResources.Service, Id(id), before, outcome.Value);
+            await ConfigureWatcherAsync(id, outcome.Value);
         }
         return outcome;
     }
@@ -87,6 +96,7 @@ public sealed class ServiceRegistryGrain(
         state.State.Entries.Remove(id);
         await state.WriteStateAsync();
         await audit.RecordAsync(Instance, AuditActions.Delete, AuditResources.Service, Id(id), before, null);
+        await ConfigureWatcherAsync(id, null);
         return true;
     }
 
@@ -100,6 +110,13 @@ public sealed class ServiceRegistryGrain(
         var pageIds = matching.Skip(filter.Offset).Take(filter.Limit).ToList();
         var views = await Task.WhenAll(pageIds.Select(id => Service(id).GetAsync(Instance)));
         return new Page<ServiceView>(matching.Count, [.. views.OfType<ServiceView>()], filter.Limit, filter.Offset);
+    }
+
+    /// <summary>The instance's KEYENCE watcher reads what an active service's <c>clps.keyence</c> names, and stops reading what it no longer names.</summary>
+    private async Task ConfigureWatcherAsync(long id, ServiceView? view)
+    {
+        var source = view is { Ativo: true } ? KeyenceConfigRules.Read(view.ConfigPadraoJson, keyence.Root).Source : null;
+        await GrainFactory.GetGrain<IKeyenceWatcherGrain>(Instance).ConfigureAsync(id, source);
     }
 
     private bool NameTaken(string nome, long? exceptId) =>
