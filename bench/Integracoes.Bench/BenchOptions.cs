@@ -11,8 +11,13 @@ public sealed record BenchOptions(
     TimeSpan JitWarmup,
     bool Fsync,
     int Rate,
-    IReadOnlyDictionary<string, string> SiloEnvironment)
+    IReadOnlyDictionary<string, string> SiloEnvironment,
+    string Scenario = BenchOptions.Webhooks,
+    int Lines = 1_000)
 {
+    public const string Webhooks = "webhooks";
+    public const string Keyence = "keyence";
+
     /// <summary>Closed-loop publishers in the throughput scenarios: enough to keep group commit batches full.</summary>
     public const int Publishers = 64;
 
@@ -26,6 +31,9 @@ public sealed record BenchOptions(
           --rate <events/s>    offered load of the latency scenario (default 1000)
           --fsync on|off       PostgreSQL durability (default on: fsync and synchronous_commit)
           --silo-env K=V       extra environment variable for the silo (repeatable), for experiments
+          --scenario keyence   production lines through KEYENCE gateway files instead of webhook delivery
+                               (window 60 s by default)
+          --lines <n>          lines (one sensor file each, 4 records/s) of the keyence scenario (default 1000)
         Prints one JSON line on stdout; progress on stderr.
         """;
 
@@ -36,6 +44,8 @@ public sealed record BenchOptions(
         var rate = 1_000;
         var fsync = true;
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        var scenario = Webhooks;
+        var lines = 1_000;
         for (var i = 0; i < args.Length; i++)
         {
             string? Next() => i + 1 < args.Length ? args[++i] : null;
@@ -53,6 +63,12 @@ public sealed record BenchOptions(
                 case "--fsync" when Next() is "on" or "off":
                     fsync = args[i] == "on";
                     break;
+                case "--scenario" when Next() is Webhooks or Keyence:
+                    scenario = args[i];
+                    break;
+                case "--lines" when int.TryParse(Next(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is > 0 and <= 5_000:
+                    lines = n;
+                    break;
                 case "--silo-env" when Next() is { } pair && pair.IndexOf('=') > 0:
                     env[pair[..pair.IndexOf('=')]] = pair[(pair.IndexOf('=') + 1)..];
                     break;
@@ -63,14 +79,16 @@ public sealed record BenchOptions(
 
         return new BenchOptions(
             quick,
-            TimeSpan.FromSeconds(duration ?? (quick ? 3 : 20)),
+            TimeSpan.FromSeconds(duration ?? (quick ? 3 : scenario == Keyence ? 60 : 20)),
             // Per scenario: long enough for new grain activations and connection pools to settle.
             TimeSpan.FromSeconds(quick ? 1 : 5),
             // Once, before the first scenario: long enough for the silo's tiered JIT to settle.
             TimeSpan.FromSeconds(quick ? 2 : 20),
             fsync,
             rate,
-            env);
+            env,
+            scenario,
+            lines);
     }
 }
 

@@ -19,6 +19,10 @@ using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Canc
 try
 {
     var results = new JsonObject { ["cores"] = Environment.ProcessorCount, ["duration_s"] = options.Duration.TotalSeconds, ["quick"] = options.Quick };
+    if (options.Scenario == BenchOptions.Keyence)
+    {
+        return await RunKeyenceAsync(options, results, stop.Token);
+    }
     await using var stack = await BenchStack.StartAsync(options, results, stop.Token);
     await using var receiver = await Receiver.StartAsync();
     using var hub = new HubClient(stack.Silo.BaseUri, stack.AdminKey);
@@ -44,6 +48,27 @@ catch (Exception e)
 {
     Progress.Log($"failed: {e}");
     return 1;
+}
+
+// The gateway's files go under a directory the silo is told is its KEYENCE root.
+static async Task<int> RunKeyenceAsync(BenchOptions options, JsonObject results, CancellationToken ct)
+{
+    var gatewayRoot = Directory.CreateTempSubdirectory("integracoes-bench-keyence-").FullName;
+    try
+    {
+        var environment = new Dictionary<string, string>(options.SiloEnvironment) { ["INTEGRACOES_KEYENCE_ROOT"] = gatewayRoot };
+        var keyenceOptions = options with { SiloEnvironment = environment };
+        await using var stack = await BenchStack.StartAsync(keyenceOptions, results, ct);
+        using var hub = new HubClient(stack.Silo.BaseUri, stack.AdminKey);
+        var meter = new ResourceMeter(stack.Silo.Pid, stack.PostmasterPid, stack.ConnectionString);
+        await new KeyenceScenario(stack, hub, meter, keyenceOptions, gatewayRoot, results).RunAsync(ct);
+        Console.Out.WriteLine(results.ToJsonString());
+        return 0;
+    }
+    finally
+    {
+        Directory.Delete(gatewayRoot, recursive: true);
+    }
 }
 
 void Cancel(PosixSignalContext context)

@@ -224,7 +224,7 @@ public sealed class Scenarios(HubClient hub, Receiver receiver, ResourceMeter me
     private static double Milliseconds(long from, long to) => Math.Round((to - from) * 1000.0 / Stopwatch.Frequency, 3);
 
     /// <summary>Nearest-rank percentile, in ms with 0.1 ms resolution; null when nothing was measured.</summary>
-    private static double? Percentile(List<double> values, double percentile)
+    internal static double? Percentile(List<double> values, double percentile)
     {
         if (values.Count == 0) return null;
         values.Sort();
