@@ -56,7 +56,7 @@ public sealed class IntegracoesSettings
     [ConfigurationKeyName("LINE_STALE_SECONDS")] public int LineStaleSeconds { get; set; } = 10;
     [ConfigurationKeyName("LINE_FLUSH_SECONDS")] public int LineFlushSeconds { get; set; } = 5;
     [ConfigurationKeyName("KEYENCE_ROOT")] public string? KeyenceRoot { get; set; }
-    [ConfigurationKeyName("KEYENCE_POLL_MS")] public int KeyencePollMilliseconds { get; set; } = 500;
+    [ConfigurationKeyName("KEYENCE_POLL_MS")] public int KeyencePollMilliseconds { get; set; } = 250;
     [ConfigurationKeyName("MIGRATE_ON_START")] public bool MigrateOnStart { get; set; } = true;
     [ConfigurationKeyName("SQL_DIR")] public string? SqlDirectory { get; set; }
 

@@ -10,7 +10,7 @@ namespace Integracoes.Grains.Lines.Keyence;
 /// </summary>
 public sealed record KeyenceSettings(string? Root, TimeSpan PollInterval)
 {
-    public static readonly KeyenceSettings Off = new(null, TimeSpan.FromMilliseconds(500));
+    public static readonly KeyenceSettings Off = new(null, TimeSpan.FromMilliseconds(250));
 }
 
 public sealed class KeyenceWatcherState
