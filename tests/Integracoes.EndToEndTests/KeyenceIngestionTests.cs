@@ -178,7 +178,6 @@ public sealed class KeyenceIngestionTests(SiloFixture fixture) : IAsyncLifetime
         tipo = "erp",
         config_padrao = new
         {
-            totvs = new { baseUrl = "http://127.0.0.1:9/api", auth = new { type = "bearer", tokenUrl = "/auth/token" } },
             clps = new { keyence = new { gateway = "192.168.1.100", protocol = "file", path } },
         },
     };

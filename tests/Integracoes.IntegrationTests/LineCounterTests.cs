@@ -1,6 +1,7 @@
 using Integracoes.Abstractions.Common;
 using Integracoes.Abstractions.Lines;
 using Integracoes.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Integracoes.IntegrationTests;
 
@@ -65,6 +66,22 @@ public sealed class LineCounterTests(ClusterFixture fixture)
         Assert.Equal(new IngestResult(8, 20), await line.IngestAsync(new SensorBatch("gw.txt#1", overlap)));
         counters = (await line.GetCountersAsync())!;
         Assert.Equal(39 * 3 + 8 * 3, counters.Total);
+    }
+
+    [Fact]
+    public async Task A_line_that_starts_reading_a_file_stores_its_position_at_once_so_a_watcher_never_resumes_past_it()
+    {
+        var a = await CreateAsync("lin-d", "A");
+        var b = await CreateAsync("lin-d", "B");
+        await a.IngestAsync(new SensorBatch("shared.txt#1", Records(10, 0, 0, 0, 0)));
+        await a.IngestAsync(new SensorBatch("shared.txt#1", Records(10, 3, 30, 1, 400)));
+
+        // B's first records from the file sit below A's newest position. Right away (no flush has to
+        // happen first), the file's resume position is at most where B's records end.
+        await b.IngestAsync(new SensorBatch("shared.txt#1", Records(2, 0, 0, 0, 100)));
+        var store = fixture.Cluster.Silos[0].ServiceProvider.GetRequiredService<Storage.Lines.LineCounterStore>();
+        var positions = await store.FilePositionsAsync("lin-d");
+        Assert.True(positions["shared.txt#1"] <= 180, $"resume position {positions["shared.txt#1"]}");
     }
 
     [Fact]

@@ -66,6 +66,7 @@ public sealed class LineGrain(
     private Dictionary<string, long> _positions = new(StringComparer.Ordinal);
     private readonly List<string> _touched = [];
     private readonly List<MinuteCount> _closedMinutes = [];
+    private readonly HashSet<string> _positionsNotStored = new(StringComparer.Ordinal);
     private bool _dirty;
     private DateTimeOffset _lastReceived;
 
@@ -140,9 +141,10 @@ public sealed class LineGrain(
     // ---------------------------------------------------------------------------------------------
     // Sensor records
 
-    public Task<IngestResult> IngestAsync(SensorBatch batch)
+    public async Task<IngestResult> IngestAsync(SensorBatch batch)
     {
-        if (!state.State.Exists) return Task.FromResult(new IngestResult(0, batch.Readings.Count));
+        if (!state.State.Exists) return new IngestResult(0, batch.Readings.Count);
+        var firstFromFile = !_positions.ContainsKey(batch.FileKey);
         var position = _positions.GetValueOrDefault(batch.FileKey, -1);
         int applied = 0, skipped = 0;
         foreach (var reading in batch.Readings)
@@ -167,10 +169,21 @@ public sealed class LineGrain(
         {
             Touch(batch.FileKey, position);
             _lastReceived = time.GetUtcNow();
-            Stage();
+            if (firstFromFile || _positionsNotStored.Contains(batch.FileKey))
+            {
+                // A watcher resumes each file at the lowest position the lines stored for it. A line that
+                // has counted records of a file must therefore have a stored position for it, or a crash
+                // before its next flush would let the others' positions skip its records: the first batch
+                // from a file is written at once (once per line and file, again until it succeeds).
+                await WriteFirstPositionAsync(batch.FileKey);
+            }
+            else
+            {
+                Stage();
+            }
             SchedulePublish();
         }
-        return Task.FromResult(new IngestResult(applied, skipped));
+        return new IngestResult(applied, skipped);
     }
 
     public Task<LineCounters?> GetCountersAsync() => Task.FromResult(state.State.Exists ? Counters() : null);
@@ -313,6 +326,22 @@ public sealed class LineGrain(
         _closedMinutes.Clear();
         return new CounterRowWrite(_rowId, ++_versao, _instance, _lineId, c.Total, c.Rejeitos, c.TempoProduzindo, c.TempoParado,
             c.ReinicioContador, c.UltimaAmostra, JsonSerializer.Serialize(_engine.Sensor, Json), new Dictionary<string, long>(_positions, StringComparer.Ordinal), minutes);
+    }
+
+    private async Task WriteFirstPositionAsync(string fileKey)
+    {
+        try
+        {
+            await store.WriteNowAsync(Snapshot());
+            _positionsNotStored.Remove(fileKey);
+            _dirty = false;
+        }
+        catch (Exception e)
+        {
+            _positionsNotStored.Add(fileKey);
+            Stage();
+            logger.LogWarning(e, "Line {Line} of {Instance} could not store its first position in {File}; it tries again with the next records", _lineId, _instance, fileKey);
+        }
     }
 
     private void Stage()
