@@ -86,6 +86,7 @@ internal static class AttackPayloads
     public static readonly string[] QueryNames =
     [
         "limit", "offset", "status", "tipo", "ativo", "servico_id", "desde", "ate", "evento", "instancia", "recurso", "recurso_id", "acao", "ator",
+        "de", "linha", "busca",
     ];
 
     /// <summary>Query values; those starting with '%' are sent as they are (already percent-encoded, not UTF-8), the others escaped.</summary>

@@ -19,31 +19,31 @@ namespace Integracoes.EndToEndTests;
 [Collection(SiloCollection.Name)]
 public sealed class AttackSuiteTests(SiloFixture fixture, ITestOutputHelper output)
 {
-    /// <summary>Requests per category for the document as it is (33 operations): the suite may grow, never shrink unnoticed.</summary>
+    /// <summary>Requests per category for the document as it is (66 operations): the suite may grow, never shrink unnoticed.</summary>
     private static readonly Dictionary<string, int> Minimums = new()
     {
-        ["no key"] = 90,
-        ["malformed key"] = 225,
-        ["wrong secret"] = 180,
-        ["another instance's key"] = 40,
+        ["no key"] = 132,
+        ["malformed key"] = 330,
+        ["wrong secret"] = 264,
+        ["another instance's key"] = 61,
         ["instance key on operator route"] = 10,
-        ["admin key on instance route"] = 34,
-        ["hostile path parameter"] = 627,
-        ["hostile query string"] = 3080,
-        ["hostile headers"] = 210,
-        ["undocumented method"] = 34,
-        ["broken JSON"] = 180,
-        ["wrong JSON types"] = 422,
-        ["1 MB and 100 KB strings"] = 98,
-        ["10 KB strings"] = 49,
-        ["hostile strings"] = 539,
-        ["nesting 10,000 deep"] = 125,
-        ["invalid UTF-8"] = 510,
-        ["empty and null bodies"] = 54,
-        ["wrong content type"] = 126,
-        ["junk body where none is expected"] = 12,
+        ["admin key on instance route"] = 55,
+        ["hostile path parameter"] = 836,
+        ["hostile query string"] = 5984,
+        ["hostile headers"] = 310,
+        ["undocumented method"] = 52,
+        ["broken JSON"] = 240,
+        ["wrong JSON types"] = 537,
+        ["1 MB and 100 KB strings"] = 130,
+        ["10 KB strings"] = 65,
+        ["hostile strings"] = 715,
+        ["nesting 10,000 deep"] = 159,
+        ["invalid UTF-8"] = 642,
+        ["empty and null bodies"] = 72,
+        ["wrong content type"] = 168,
+        ["junk body where none is expected"] = 18,
         ["injection stored and read back"] = 17,
-        ["routes outside the document"] = 18,
+        ["routes outside the document"] = 22,
         ["health after the attack"] = 6,
     };
 
@@ -360,6 +360,11 @@ public sealed class AttackSuiteTests(SiloFixture fixture, ITestOutputHelper outp
         await _ledger.SendAsync(new Attack(category, scene.Admin, "GET", ws, null, Expect.All(Expect.Status(403), Expect.ProblemWhenRefused)));
         await _ledger.SendAsync(new Attack(category, scene.AClient, "GET", ws, null, Expect.All(Expect.Status(400), Expect.ProblemWhenRefused)));
         await _ledger.SendAsync(new Attack(category, scene.AClient, "GET", "/ws/" + new string('x', 5000), null, Expect.ProblemWhenRefused));
+        // The production-line feed: any key of an instance (its own lines only), never anonymous or the operator's.
+        await _ledger.SendAsync(new Attack(category, anonymous, "GET", "/ws/linhas", null, Expect.All(Expect.Status(401), Expect.ProblemWhenRefused)));
+        await _ledger.SendAsync(new Attack(category, anonymous, "GET", "/ws/linhas?apikey=intg_0123456789abcdef.errada", null, Expect.All(Expect.Status(401), Expect.ProblemWhenRefused)));
+        await _ledger.SendAsync(new Attack(category, scene.Admin, "GET", "/ws/linhas", null, Expect.All(Expect.Status(403), Expect.ProblemWhenRefused)));
+        await _ledger.SendAsync(new Attack(category, scene.AClient, "GET", "/ws/linhas", null, Expect.All(Expect.Status(400), Expect.ProblemWhenRefused)));
     }
 
     /// <summary>The silo is ready, serves normal requests for A, B and the operator, and the database lost no table.</summary>

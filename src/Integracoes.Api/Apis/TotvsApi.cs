@@ -54,7 +54,8 @@ public static class TotvsApi
     {
         if (!Paging.TryRead(http.Request, out var limit, out var offset, out var error)) return Problems.Invalid(error.Field, error.Message);
         var busca = http.Request.Query["busca"].ToString() is { Length: > 0 } b ? b : null;
-        if (busca is { Length: > LotRules.MaxCode }) return Problems.Invalid("busca", $"busca must be at most {LotRules.MaxCode} characters.");
+        if (busca is not null && (busca.Length > LotRules.MaxCode || busca.Any(char.IsControl)))
+            return Problems.Invalid("busca", $"busca must be at most {LotRules.MaxCode} characters without control characters.");
         var page = await grains.GetGrain<ITotvsDataGrain>(http.User.Instance()).ListAsync(entity, busca, limit, offset);
         return TypedResults.Ok(Paging.Envelope(http.Request, page, row => ServiceResponse.Json(row)!.Value));
     }
