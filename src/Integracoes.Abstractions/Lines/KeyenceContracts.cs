@@ -83,4 +83,22 @@ public interface IKeyenceWatcherGrain : IGrainWithStringKey
 
     [Alias("Status"), Orleans.Concurrency.ReadOnly, Orleans.Concurrency.AlwaysInterleave]
     Task<KeyenceWatchStatus> StatusAsync();
+
+    /// <summary>Activates the watcher (its activation starts polling), so a restarted silo reads on at once.</summary>
+    [Alias("Wake")]
+    Task WakeAsync();
+}
+
+/// <summary>
+/// The instances that have a KEYENCE watcher (a single grain, key 0), so a silo that starts wakes them at
+/// once instead of at their next one-minute reminder.
+/// </summary>
+[Alias("Integracoes.IKeyenceWatcherDirectoryGrain")]
+public interface IKeyenceWatcherDirectoryGrain : IGrainWithIntegerKey
+{
+    [Alias("Set")]
+    Task SetAsync(string instance, bool watching);
+
+    [Alias("WakeAll")]
+    Task WakeAllAsync();
 }

@@ -1,3 +1,4 @@
+using Integracoes.Abstractions.Lines;
 using Integracoes.Abstractions.Webhooks;
 using Integracoes.Delivery.Http;
 using Integracoes.Delivery.Services;
@@ -76,6 +77,8 @@ public static class GrainHostingExtensions
         silo.Services.AddIntegracoesGrainServices(settings);
         // After a restart, deliveries accepted before the crash are woken at once, not at the next reminder tick.
         silo.AddStartupTask((services, _) => services.GetRequiredService<IGrainFactory>().GetGrain<IDeliverySweeperGrain>(0).StartAsync());
+        // Likewise the gateway-file watchers: reading resumes at once, not at their next reminder tick.
+        silo.AddStartupTask((services, _) => services.GetRequiredService<IGrainFactory>().GetGrain<IKeyenceWatcherDirectoryGrain>(0).WakeAllAsync());
         return silo;
     }
 

@@ -59,6 +59,8 @@ public sealed class KeyenceWatcherGrain(
         await state.WriteStateAsync();
         logger.LogInformation("KEYENCE watcher of {Instance}: service {ServiceId} now reads {Path}", Instance, serviceId, source?.Path ?? "nothing");
 
+        await GrainFactory.GetGrain<IKeyenceWatcherDirectoryGrain>(0).SetAsync(Instance, sources.Count > 0);
+
         // New readers start from the stored positions again, so nothing read by the old ones is lost.
         _readers = null;
         if (sources.Count > 0)
@@ -77,6 +79,8 @@ public sealed class KeyenceWatcherGrain(
         [.. state.State.Sources.OrderBy(s => s.Key).Select(s => s.Value.Path).Distinct()],
         [.. (_readers ?? []).SelectMany(r => r.Status())],
         _lastError ?? _readers?.Select(r => r.LastError).FirstOrDefault(e => e is not null)));
+
+    public Task WakeAsync() => Task.CompletedTask;
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
