@@ -19,7 +19,12 @@ public sealed record LotSignature(
     [property: Id(0)] string? AssinadoPor,
     [property: Id(1)] DateTimeOffset? AssinadoEm);
 
-/// <summary>A row of <c>lotes_producao</c>.</summary>
+/// <summary>
+/// A row of <c>lotes_producao</c>. <see cref="EnvioTotvs"/> is the state of the push of its totals to TOTVS, read from
+/// the <c>lote.fechado</c> queue item of the <c>totvs</c> destination (<c>pendente</c>, <c>entregue</c>,
+/// <c>rejeitada</c> = TOTVS refused it, <c>falha</c> = retries exhausted, <c>cancelada</c>; null until published),
+/// and <see cref="EnvioTotvsErro"/> the last attempt's error (TOTVS's status and answer).
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record LotView(
     [property: Id(0)] long Id,
@@ -43,7 +48,9 @@ public sealed record LotView(
     [property: Id(18)] double? TempoProduzindo,
     [property: Id(19)] double? TempoParado,
     [property: Id(20)] double? Oee,
-    [property: Id(21)] Guid? EventoId);
+    [property: Id(21)] Guid? EventoId,
+    [property: Id(22)] string? EnvioTotvs = null,
+    [property: Id(23)] string? EnvioTotvsErro = null);
 
 /// <summary>A new lot, or the one already stored under the same order number (idempotent).</summary>
 [GenerateSerializer, Immutable]

@@ -39,6 +39,12 @@ public interface IWebhookSubscriptionGrain : IGrainWithIntegerKey
     Task WakeAsync(IReadOnlyList<long>? redriven = null);
 }
 
+/// <summary>A subscription an event goes to, and its kind (<see cref="SinkKinds"/>): the queue item's <c>destino</c>.</summary>
+[GenerateSerializer, Immutable]
+public sealed record MatchedDestination(
+    [property: Id(0)] long Id,
+    [property: Id(1)] string Tipo);
+
 /// <summary>The subscriptions of one instance (keyed by instance): listing, limits and event matching.</summary>
 [Alias("Integracoes.IWebhookRegistryGrain")]
 public interface IWebhookRegistryGrain : IGrainWithStringKey
@@ -55,9 +61,9 @@ public interface IWebhookRegistryGrain : IGrainWithStringKey
     [Alias("List"), ReadOnly]
     Task<Page<WebhookView>> ListAsync(int limit, int offset);
 
-    /// <summary>Ids of the active subscriptions that receive <paramref name="evento"/>.</summary>
-    [Alias("Match"), ReadOnly]
-    Task<IReadOnlyList<long>> MatchAsync(string evento);
+    /// <summary>The active subscriptions that receive <paramref name="evento"/>, with their kind (recorded on each queue item).</summary>
+    [Alias("MatchDestinations"), ReadOnly]
+    Task<IReadOnlyList<MatchedDestination>> MatchAsync(string evento);
 
     /// <summary>
     /// Creates or replaces the instance's seed-002 sink of one kind (<c>POST /{tipo}/set/{instance}</c>):

@@ -69,7 +69,7 @@ public sealed class EventPublisherGrain(
         var ids = subscriptions.Count == 0 ? [] : await queueIds.NextAsync(subscriptions.Count);
         var eventId = Guid.CreateVersion7();
         var createdAt = time.GetUtcNow();
-        var items = subscriptions.Select((subscription, i) => new NewQueueItem(ids[i], subscription, request.Prioridade)).ToList();
+        var items = subscriptions.Select((subscription, i) => new NewQueueItem(ids[i], subscription.Id, request.Prioridade, subscription.Tipo)).ToList();
 
         await ledger.AcceptAsync(new AcceptedEvent(eventId, instance, request.Evento, request.DadosJson, createdAt, items, request.IdempotencyKey));
 

@@ -1,6 +1,7 @@
 using Integracoes.Abstractions.Common;
 using Integracoes.Abstractions.Lines;
 using Integracoes.Abstractions.Services;
+using Integracoes.Abstractions.Totvs;
 using Integracoes.Grains.Audit;
 using Integracoes.Grains.Hosting;
 using Integracoes.Grains.Lines.Keyence;
@@ -40,6 +41,10 @@ public sealed class ServiceRegistryGrain(
         {
             return Outcome<ServiceView>.Conflict("nome", $"a service named '{definition.Nome}' already exists.");
         }
+        if (await OtherTotvsServiceAsync(definition, exceptId: null) is { } conflict)
+        {
+            return conflict;
+        }
         if (state.State.Entries.Count >= limits.MaxServicesPerInstance)
         {
             return Outcome<ServiceView>.Conflict("nome", $"the instance already has the maximum of {limits.MaxServicesPerInstance} services.");
@@ -72,6 +77,10 @@ public sealed class ServiceRegistryGrain(
         if (NameTaken(definition.Nome, exceptId: id))
         {
             return Outcome<ServiceView>.Conflict("nome", $"a service named '{definition.Nome}' already exists.");
+        }
+        if (await OtherTotvsServiceAsync(definition, exceptId: id) is { } conflict)
+        {
+            return conflict;
         }
         var before = await Service(id).GetAsync(Instance);
         var outcome = await Service(id).UpdateAsync(Instance, definition);
@@ -117,6 +126,24 @@ public sealed class ServiceRegistryGrain(
     {
         var source = view is { Ativo: true } ? KeyenceConfigRules.Read(view.ConfigPadraoJson, keyence.Root).Source : null;
         await GrainFactory.GetGrain<IKeyenceWatcherGrain>(Instance).ConfigureAsync(id, source);
+    }
+
+    /// <summary>
+    /// One TOTVS service per instance: the instance's <c>totvs</c> destination names one service, and the
+    /// lots it pushes belong to one ERP. Only <c>erp</c> services can carry <c>config_padrao.totvs</c>.
+    /// </summary>
+    private async Task<Outcome<ServiceView>?> OtherTotvsServiceAsync(ServiceDefinition definition, long? exceptId)
+    {
+        if (!TotvsSettings.IsTotvs(definition.ConfigPadraoJson)) return null;
+        foreach (var id in state.State.Entries.Where(e => e.Key != exceptId && e.Value.Tipo == "erp").Select(e => e.Key))
+        {
+            if (await Service(id).GetAsync(Instance) is { } other && TotvsSettings.IsTotvs(other.ConfigPadraoJson))
+            {
+                return Outcome<ServiceView>.Conflict("config_padrao.totvs",
+                    $"service {Id(id)} ('{other.Nome}') is already the instance's TOTVS connection: an instance has one; change or delete that one.");
+            }
+        }
+        return null;
     }
 
     private bool NameTaken(string nome, long? exceptId) =>

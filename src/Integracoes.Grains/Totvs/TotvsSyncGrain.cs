@@ -105,9 +105,19 @@ public sealed class TotvsSyncGrain(
         var response = await client.SendAsync(access, HttpMethod.Post, c.Settings.EndpointUrl(TotvsEndpoints.Ordens), totalsJson,
             new Dictionary<string, string> { ["Idempotency-Key"] = eventId.ToString() }, CancellationToken.None);
         var outcome = TotvsClient.Classify(response);
-        var error = outcome == TotvsPushOutcomes.Delivered ? null : response.Error ?? $"TOTVS: HTTP {response.StatusCode}";
+        // TOTVS's answer goes into the error: on a refusal it says why (what a supervisor reads on the lot and the queue item).
+        var error = outcome == TotvsPushOutcomes.Delivered ? null : response.Error ?? $"TOTVS: HTTP {response.StatusCode}{Excerpt(response.Body)}";
         return new TotvsPushResult(outcome, response.StatusCode, response.Body, error, response.RetryAfter);
     }
+
+    private static string Excerpt(string? body)
+    {
+        if (string.IsNullOrWhiteSpace(body)) return "";
+        var clean = new string([.. body.Trim().Select(c => char.IsControl(c) ? ' ' : c)]);
+        return ": " + (clean.Length <= MaxErrorBody ? clean : clean[..MaxErrorBody] + "...");
+    }
+
+    private const int MaxErrorBody = 300;
 
     private async Task<ExecutionView> RunAsync(TotvsConnection c)
     {

@@ -84,8 +84,15 @@ public sealed class WebhookRegistryGrain(
         return new Page<WebhookView>(ids.Count, [.. views.OfType<WebhookView>()], limit, offset);
     }
 
-    public Task<IReadOnlyList<long>> MatchAsync(string evento) => Task.FromResult<IReadOnlyList<long>>(
-        [.. state.State.Entries.Where(e => e.Value.Ativo && (e.Value.Eventos.Contains("*") || e.Value.Eventos.Contains(evento))).Select(e => e.Key)]);
+    public Task<IReadOnlyList<MatchedDestination>> MatchAsync(string evento)
+    {
+        // A destination is a webhook unless the instance's sinks name it (one id per kind).
+        var kinds = state.State.Sinks.ToDictionary(s => s.Value, s => s.Key);
+        return Task.FromResult<IReadOnlyList<MatchedDestination>>(
+            [.. state.State.Entries
+                .Where(e => e.Value.Ativo && (e.Value.Eventos.Contains("*") || e.Value.Eventos.Contains(evento)))
+                .Select(e => new MatchedDestination(e.Key, kinds.GetValueOrDefault(e.Key, SinkKinds.Webhook)))]);
+    }
 
     public async Task<Outcome<SinkSetResult>> SetSinkAsync(SinkSettings sink)
     {

@@ -149,14 +149,15 @@ public sealed class DeliveryLedger : IAsyncDisposable
         if (items.Count > 0)
         {
             var insertQueue = new NpgsqlBatchCommand("""
-                INSERT INTO integracoes_filas (id, instance, servico_id, evento_id, prioridade, tentativas, proxima_tentativa, status, created_at, updated_at)
-                SELECT id, instance, servico_id, evento_id, prioridade, 0, created_at, 'pendente', created_at, created_at
-                FROM unnest(@id, @instance, @servico_id, @evento_id, @prioridade, @created_at)
-                    AS t(id, instance, servico_id, evento_id, prioridade, created_at)
+                INSERT INTO integracoes_filas (id, instance, servico_id, destino, evento_id, prioridade, tentativas, proxima_tentativa, status, created_at, updated_at)
+                SELECT id, instance, servico_id, destino, evento_id, prioridade, 0, created_at, 'pendente', created_at, created_at
+                FROM unnest(@id, @instance, @servico_id, @destino, @evento_id, @prioridade, @created_at)
+                    AS t(id, instance, servico_id, destino, evento_id, prioridade, created_at)
                 """);
             insertQueue.Parameters.Add(NpgsqlArrays.Parameter("id", items.Select(i => i.Item.QueueId), NpgsqlDbType.Bigint));
             insertQueue.Parameters.Add(NpgsqlArrays.Parameter("instance", items.Select(i => i.Event.Instance), NpgsqlDbType.Text));
             insertQueue.Parameters.Add(NpgsqlArrays.Parameter("servico_id", items.Select(i => i.Item.DestinationId), NpgsqlDbType.Bigint));
+            insertQueue.Parameters.Add(NpgsqlArrays.Parameter("destino", items.Select(i => i.Item.Destino), NpgsqlDbType.Text));
             insertQueue.Parameters.Add(NpgsqlArrays.Parameter("evento_id", items.Select(i => i.Event.EventId), NpgsqlDbType.Uuid));
             insertQueue.Parameters.Add(NpgsqlArrays.Parameter("prioridade", items.Select(i => i.Item.Prioridade), NpgsqlDbType.Integer));
             insertQueue.Parameters.Add(NpgsqlArrays.Parameter("created_at", items.Select(i => i.Event.CreatedAt.UtcDateTime), NpgsqlDbType.TimestampTz));

@@ -15,8 +15,8 @@ public static class QueueStatus
     public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal) { Pending, Delivered, DeadLetter, Rejected, Cancelled };
 }
 
-/// <summary>One (event, destination) pair to queue.</summary>
-public sealed record NewQueueItem(long QueueId, long DestinationId, int Prioridade);
+/// <summary>One (event, destination) pair to queue; <paramref name="Destino"/> is the destination's kind (webhook, totvs, rabbitmq, ...).</summary>
+public sealed record NewQueueItem(long QueueId, long DestinationId, int Prioridade, string Destino);
 
 /// <summary>An event with its deliveries, committed together (and the idempotency key, when given).</summary>
 public sealed record AcceptedEvent(

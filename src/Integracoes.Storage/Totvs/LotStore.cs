@@ -14,7 +14,9 @@ public sealed class LotStore(NpgsqlDataSource dataSource)
 
     private const string Columns = """
         id, numero_op, sku, lote, linha, quantidade_planejada, validade, status, origem, criado_em, atualizado_em, iniciado_em,
-        assinado_por, assinado_em, fechado_em, producao_total, producao_boa, perdas_qualidade, tempo_produzindo, tempo_parado, oee, evento_id
+        assinado_por, assinado_em, fechado_em, producao_total, producao_boa, perdas_qualidade, tempo_produzindo, tempo_parado, oee, evento_id,
+        (SELECT f.status FROM integracoes_filas f WHERE f.evento_id = lotes_producao.evento_id AND f.destino = 'totvs' ORDER BY f.id DESC LIMIT 1) AS envio_totvs,
+        (SELECT f.resultado->>'erro' FROM integracoes_filas f WHERE f.evento_id = lotes_producao.evento_id AND f.destino = 'totvs' ORDER BY f.id DESC LIMIT 1) AS envio_totvs_erro
         """;
 
     /// <summary>Creates the lot, or returns the one already stored under its order number (<c>Created</c> false).</summary>
@@ -38,7 +40,7 @@ public sealed class LotStore(NpgsqlDataSource dataSource)
             await reader.DisposeAsync();
             return (await FindByOrderAsync(instance, order.NumeroOp, ct) ?? throw new InvalidOperationException("lot vanished"), false);
         }
-        return (Read(reader), reader.GetBoolean(22));
+        return (Read(reader), reader.GetBoolean(24));
     }
 
     /// <summary>Lots from the <c>lotes</c> sync: new ones are created available; available ones take TOTVS's changes; started or closed ones are left alone.</summary>
@@ -210,7 +212,8 @@ public sealed class LotStore(NpgsqlDataSource dataSource)
         r.IsDBNull(12) ? null : r.GetString(12), At(r, 13), At(r, 14),
         r.IsDBNull(15) ? null : r.GetInt64(15), r.IsDBNull(16) ? null : r.GetInt64(16), r.IsDBNull(17) ? null : r.GetInt64(17),
         r.IsDBNull(18) ? null : r.GetDouble(18), r.IsDBNull(19) ? null : r.GetDouble(19), r.IsDBNull(20) ? null : r.GetDouble(20),
-        r.IsDBNull(21) ? null : r.GetGuid(21));
+        r.IsDBNull(21) ? null : r.GetGuid(21),
+        r.IsDBNull(22) ? null : r.GetString(22), r.IsDBNull(23) ? null : r.GetString(23));
 }
 
 /// <summary>What a closed lot stores and sends: from the line's <see cref="OrderTotals"/>.</summary>
