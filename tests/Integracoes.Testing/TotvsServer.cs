@@ -24,7 +24,7 @@ public sealed record TotvsReceived(JsonObject Body, string? IdempotencyKey);
 /// token. Master data (<c>GET /api/{produtos,lotes,velocidades-nominais,insumos,lotes-insumo}</c>) is
 /// served in pages (<c>page</c>, <c>pageSize</c>, <c>{"items","hasNext"}</c>) filtered by
 /// <c>alteradoDesde</c> (inclusive, on <c>alterado_em</c>). Lot closes (<c>POST /api/ordens-producao</c>)
-/// are recorded. It can answer 500 or 429, and be stopped and started again on the same port.
+/// are recorded, or refused with 422. It can answer 500 or 429, and be stopped and started again on the same port.
 /// </summary>
 public sealed class TotvsServer : IAsyncDisposable
 {
@@ -41,6 +41,9 @@ public sealed class TotvsServer : IAsyncDisposable
     public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromHours(1);
 
     public TotvsMode Mode { get; set; } = TotvsMode.Normal;
+
+    /// <summary>When set, lot closes are refused with 422 and <c>{"erro": this}</c>, as TOTVS does for an order it cannot take.</summary>
+    public string? RefuseClosesWith { get; set; }
 
     public ConcurrentQueue<TotvsReceived> Received { get; } = new();
 
@@ -146,6 +149,7 @@ public sealed class TotvsServer : IAsyncDisposable
             if (Refusal(http) is { } refused) return refused;
             var body = await JsonNode.ParseAsync(http.Request.Body) as JsonObject;
             if (body is null || body["numero_op"] is null) return Results.Json(new { erro = "numero_op obrigatório" }, statusCode: 422);
+            if (RefuseClosesWith is { } reason) return Results.Json(new { erro = reason }, statusCode: 422);
             Received.Enqueue(new TotvsReceived(body, http.Request.Headers["Idempotency-Key"].ToString() is { Length: > 0 } k ? k : null));
             return Results.Json(new { status = "OP atualizada" }, statusCode: 201);
         });
