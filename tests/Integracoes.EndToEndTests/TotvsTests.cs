@@ -51,6 +51,14 @@ public sealed class TotvsTests(SiloFixture fixture)
     private static object Order(string numero, string linha, long quantidade = 1000) =>
         new { numero_op = numero, sku = "SKU-500ML", lote = "L" + numero, linha, quantidade_planejada = quantidade, validade = "2026-12-31" };
 
+    /// <summary>A lot TOTVS opened for <paramref name="linha"/>, started on it: its id.</summary>
+    private static async Task<long> StartedLotAsync(HttpClient http, string numero, string linha)
+    {
+        var id = (await PostAsync(http, "api/totvs/ordens-producao", Order(numero, linha), HttpStatusCode.Created)).GetProperty("id").GetInt64();
+        await PostAsync(http, $"api/lotes/{id}/iniciar", null, HttpStatusCode.OK);
+        return id;
+    }
+
     [Fact]
     public async Task Master_data_syncs_on_demand_is_recorded_as_executions_and_the_second_run_is_incremental()
     {
@@ -199,8 +207,7 @@ public sealed class TotvsTests(SiloFixture fixture)
         using var http = fixture.Http(await fixture.CreateInstanceAsync("totvs-outage"));
         await CreateLineAsync(http, "spep-02");
         await CreateServiceAsync(http, totvs);
-        var id = (await PostAsync(http, "api/totvs/ordens-producao", Order("OP200", "spep-02"), HttpStatusCode.Created)).GetProperty("id").GetInt64();
-        await PostAsync(http, $"api/lotes/{id}/iniciar", null, HttpStatusCode.OK);
+        var id = await StartedLotAsync(http, "OP200", "spep-02");
 
         await totvs.StopAsync();
         await PostAsync(http, $"api/lotes/{id}/fechar", new { assinado_por = "supervisor.joao", assinado_em = "2025-10-25T15:00:00Z" }, HttpStatusCode.OK);
@@ -253,8 +260,7 @@ public sealed class TotvsTests(SiloFixture fixture)
         using var http = fixture.Http(await fixture.CreateInstanceAsync("totvs-speed"));
         await CreateLineAsync(http, "vel-01");
         var service = await CreateServiceAsync(http, totvs);
-        var lot = (await PostAsync(http, "api/totvs/ordens-producao", Order("OP300", "vel-01"), HttpStatusCode.Created)).GetProperty("id").GetInt64();
-        await PostAsync(http, $"api/lotes/{lot}/iniciar", null, HttpStatusCode.OK);
+        var lot = await StartedLotAsync(http, "OP300", "vel-01");
         var beforeSync = await CountersAsync(http, "vel-01");
 
         totvs.Put("velocidades-nominais", "SKU-500ML/vel-01", Speed("SKU-500ML", "vel-01", 180, "2025-10-20T10:00:00Z"));
@@ -289,8 +295,7 @@ public sealed class TotvsTests(SiloFixture fixture)
         using var http = fixture.Http(await fixture.CreateInstanceAsync("totvs-totals"));
         await CreateLineAsync(http, "cnt-01");
         await CreateServiceAsync(http, totvs);
-        var lot = (await PostAsync(http, "api/totvs/ordens-producao", Order("OP400", "cnt-01"), HttpStatusCode.Created)).GetProperty("id").GetInt64();
-        await PostAsync(http, $"api/lotes/{lot}/iniciar", null, HttpStatusCode.OK);
+        var lot = await StartedLotAsync(http, "OP400", "cnt-01");
 
         await IngestAsync("totvs-totals", "cnt-01", (0, 0), (100, 3), (250, 7), (400, 12));
         var counted = await CountersAsync(http, "cnt-01");
@@ -319,8 +324,7 @@ public sealed class TotvsTests(SiloFixture fixture)
         await PostAsync(http, "api/webhooks/", new { nome = "painel", url = receiver.Url("/hook"), eventos = "lote.fechado" }, HttpStatusCode.Created);
         await CreateLineAsync(http, "rej-01");
         await CreateServiceAsync(http, totvs);
-        var lot = (await PostAsync(http, "api/totvs/ordens-producao", Order("OP500", "rej-01"), HttpStatusCode.Created)).GetProperty("id").GetInt64();
-        await PostAsync(http, $"api/lotes/{lot}/iniciar", null, HttpStatusCode.OK);
+        var lot = await StartedLotAsync(http, "OP500", "rej-01");
 
         var closed = await PostAsync(http, $"api/lotes/{lot}/fechar", new { assinado_por = "supervisor.lia", assinado_em = "2025-10-25T17:00:00Z" }, HttpStatusCode.OK);
         var rejected = await Eventually.GetAsync(async () =>
@@ -385,10 +389,8 @@ public sealed class TotvsTests(SiloFixture fixture)
         await CreateLineAsync(http, "obx-01");
         await CreateLineAsync(http, "obx-02");
         await CreateServiceAsync(http, totvs);
-        var published = (await PostAsync(http, "api/totvs/ordens-producao", Order("OP600", "obx-01"), HttpStatusCode.Created)).GetProperty("id").GetInt64();
-        var unpublished = (await PostAsync(http, "api/totvs/ordens-producao", Order("OP601", "obx-02"), HttpStatusCode.Created)).GetProperty("id").GetInt64();
-        await PostAsync(http, $"api/lotes/{published}/iniciar", null, HttpStatusCode.OK);
-        await PostAsync(http, $"api/lotes/{unpublished}/iniciar", null, HttpStatusCode.OK);
+        var published = await StartedLotAsync(http, "OP600", "obx-01");
+        await StartedLotAsync(http, "OP601", "obx-02");
 
         // OP600: closed, published and delivered; then a crash lost the write of evento_id (between steps 4 and 5).
         var closed = await PostAsync(http, $"api/lotes/{published}/fechar", new { assinado_por = "supervisor.bia", assinado_em = "2025-10-25T18:00:00Z" }, HttpStatusCode.OK);
