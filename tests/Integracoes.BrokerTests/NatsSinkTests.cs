@@ -70,6 +70,7 @@ public sealed class NatsSinkTests(SinkClusterFixture fixture)
         // so a retry after a lost acknowledgement is dropped by the server instead of stored twice.
         var log = JsonDocument.Parse(await http.GetStringAsync("api/integracoes/filas/?status=entregue")).RootElement.GetProperty("results")[0];
         Assert.Contains("jetstream NATS_JS_EVENTOS", log.GetProperty("resultado").ToString() + await LogsAsync(http, log.GetProperty("servico_id").GetInt64()));
+        Assert.Equal("nats", log.GetProperty("destino").GetString());
 
         var stream = await js.GetStreamAsync("NATS_JS_EVENTOS", cancellationToken: timeout.Token);
         Assert.Equal(2, (long)stream.Info.State.Messages);
