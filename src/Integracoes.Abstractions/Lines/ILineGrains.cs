@@ -68,6 +68,10 @@ public interface ILineRegistryGrain : IGrainWithStringKey
     [Alias("Ids"), ReadOnly]
     Task<IReadOnlyList<string>> IdsAsync();
 
+    /// <summary>Every line's live counters (each from its grain's memory), in line-id order.</summary>
+    [Alias("Counters"), ReadOnly]
+    Task<IReadOnlyList<LineCounters>> CountersAsync();
+
     /// <summary>Sensor id (as written in the gateway's files) to line id, for lines fed by <paramref name="source"/>.</summary>
     [Alias("SensorMap"), ReadOnly]
     Task<IReadOnlyDictionary<string, string>> SensorMapAsync(string source);

@@ -80,9 +80,7 @@ public static class LinesApi
     /// <summary>Every line's counters at once, each from its grain's memory, in line-id order.</summary>
     private static async Task<IResult> AllCountersAsync(HttpContext http, IGrainFactory grains)
     {
-        var ids = await Registry(grains, http).IdsAsync();
-        var counters = await Task.WhenAll(ids.Select(id => Line(grains, http, id).GetCountersAsync()));
-        var lines = counters.OfType<LineCounters>().ToList();
+        var lines = await Registry(grains, http).CountersAsync();
         return TypedResults.Ok(new { count = lines.Count, results = lines });
     }
 

@@ -45,9 +45,8 @@ public static class WebSocketApi
     {
         var instance = http.User.Instance();
         if (!http.WebSockets.IsWebSocketRequest) return NotAWebSocket();
-        var ids = await grains.GetGrain<ILineRegistryGrain>(instance).IdsAsync();
-        var counters = await Task.WhenAll(ids.Select(id => grains.GetGrain<ILineGrain>(LineKeys.For(instance, id)).GetCountersAsync()));
-        var greeting = counters.OfType<LineCounters>()
+        var counters = await grains.GetGrain<ILineRegistryGrain>(instance).CountersAsync();
+        var greeting = counters
             .Select(c => JsonSerializer.SerializeToUtf8Bytes(new { @event = "linha.contadores", instance, data = c }, Json))
             .ToList();
         return await ServeAsync(instance, LineKeys.FeedChannel(instance), http, hub, settings, greeting);

@@ -85,6 +85,12 @@ public sealed class LineRegistryGrain(
     public Task<IReadOnlyList<string>> IdsAsync() =>
         Task.FromResult<IReadOnlyList<string>>([.. state.State.Lines.Keys.Order(StringComparer.Ordinal)]);
 
+    public async Task<IReadOnlyList<LineCounters>> CountersAsync()
+    {
+        var counters = await Task.WhenAll(state.State.Lines.Keys.Order(StringComparer.Ordinal).Select(id => Line(id).GetCountersAsync()));
+        return [.. counters.OfType<LineCounters>()];
+    }
+
     public Task<IReadOnlyDictionary<string, string>> SensorMapAsync(string source) =>
         Task.FromResult<IReadOnlyDictionary<string, string>>(state.State.Lines
             .Where(l => l.Value.FonteSensor == source)
