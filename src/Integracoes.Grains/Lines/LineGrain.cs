@@ -70,9 +70,12 @@ public sealed class LineGrain(
     private bool _dirty;
     private DateTimeOffset _lastReceived;
 
-    // The live feed: at most one push a second, none while the channel has no listeners.
-    private IGrainTimer? _publishTimer;
-    private DateTimeOffset _lastPublished = DateTimeOffset.MinValue;
+    // Once a second while the line changes: stage the row for the next flush, and push the counters to the
+    // live feed (none while the channel has no listeners). Staging once a second, not per batch, keeps the
+    // snapshot work off the ingestion path; a flush writes whichever consistent snapshot it finds.
+    private IGrainTimer? _tick;
+    private bool _unstaged;
+    private bool _unpublished;
     private DateTimeOffset _quietUntil = DateTimeOffset.MinValue;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -84,12 +87,12 @@ public sealed class LineGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (state.State.Exists && _dirty)
+        if (state.State.Exists && (_dirty || _unstaged))
         {
             try
             {
                 await store.WriteNowAsync(Snapshot(), cancellationToken);
-                _dirty = false;
+                _dirty = _unstaged = false;
             }
             catch (Exception e)
             {
@@ -179,9 +182,9 @@ public sealed class LineGrain(
             }
             else
             {
-                Stage();
+                _unstaged = true;
             }
-            SchedulePublish();
+            Changed();
         }
         return new IngestResult(applied, skipped);
     }
@@ -203,7 +206,7 @@ public sealed class LineGrain(
         }
         await OpenRowAsync(Snapshot(), order, time.GetUtcNow());
         await audit.RecordAsync(_instance, AuditActions.Update, AuditResources.Line, _lineId, null, order);
-        SchedulePublish();
+        Changed();
         return Outcome<LineCounters>.Ok(Counters());
     }
 
@@ -219,7 +222,7 @@ public sealed class LineGrain(
         var final = Counters();
         await OpenRowAsync(Snapshot(), order: null, end);
         await audit.RecordAsync(_instance, AuditActions.Update, AuditResources.Line, _lineId, running, null);
-        SchedulePublish();
+        Changed();
         return Outcome<OrderTotals>.Ok(new OrderTotals(_lineId, running, final.Total, final.Bons, final.Rejeitos, final.TempoProduzindo, final.TempoParado, final.Oee, end));
     }
 
@@ -229,7 +232,7 @@ public sealed class LineGrain(
         if (state.State.NominalPorSku.GetValueOrDefault(sku) == unitsPerMinute) return;
         state.State.NominalPorSku[sku] = unitsPerMinute;
         await state.WriteStateAsync();
-        SchedulePublish();
+        Changed();
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -316,7 +319,7 @@ public sealed class LineGrain(
         _versao = 0;
         _countingSince = at;
         _engine.Switch(new OrderCounts(), at);
-        _dirty = false;
+        _dirty = _unstaged = false;
     }
 
     private CounterRowWrite Snapshot()
@@ -334,7 +337,7 @@ public sealed class LineGrain(
         {
             await store.WriteNowAsync(Snapshot());
             _positionsNotStored.Remove(fileKey);
-            _dirty = false;
+            _dirty = _unstaged = false;
         }
         catch (Exception e)
         {
@@ -366,29 +369,43 @@ public sealed class LineGrain(
     // ---------------------------------------------------------------------------------------------
     // Live feed
 
-    private void SchedulePublish()
+    private void Changed()
     {
-        if (_publishTimer is not null) return;
-        var now = time.GetUtcNow();
-        if (now < _quietUntil) return;
-        var due = _lastPublished + PublishEvery - now;
-        _publishTimer = this.RegisterGrainTimer(PublishAsync,
-            new GrainTimerCreationOptions(due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan) { Interleave = true });
+        _unpublished = true;
+        _tick ??= this.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions(PublishEvery, PublishEvery) { Interleave = true });
     }
 
-    private async Task PublishAsync(CancellationToken ct)
+    private async Task TickAsync(CancellationToken ct)
     {
-        _publishTimer?.Dispose();
-        _publishTimer = null;
         if (!state.State.Exists) return;
-        _lastPublished = time.GetUtcNow();
+        if (_unstaged)
+        {
+            Stage();
+            _unstaged = false;
+        }
+        if (_unpublished && time.GetUtcNow() >= _quietUntil)
+        {
+            _unpublished = false;
+            await PublishAsync();
+        }
+        else if (!_unpublished)
+        {
+            // Nothing changed for a second: stop ticking until something does.
+            _tick?.Dispose();
+            _tick = null;
+        }
+    }
+
+    private async Task PublishAsync()
+    {
+        var now = time.GetUtcNow();
         var channel = LineKeys.FeedChannel(_instance);
         var message = JsonSerializer.SerializeToUtf8Bytes(new { @event = "linha.contadores", instance = _instance, data = Counters() }, Json);
         try
         {
             var fanOut = await GrainFactory.GetGrain<IWebSocketChannelGrain>(channel).PublishAsync(new WebSocketEvent(channel, message));
             // Nobody listens: check again in a while instead of every second (a new client gets every line's counters when it connects).
-            if (fanOut.Silos == 0) _quietUntil = _lastPublished + QuietChannelRecheck;
+            if (fanOut.Silos == 0) _quietUntil = now + QuietChannelRecheck;
         }
         catch (Exception e)
         {
