@@ -80,10 +80,6 @@ public sealed class LineCounterStore(NpgsqlDataSource dataSource, LineCounterSet
     private Dictionary<long, CounterRowWrite> _staged = [];
     private readonly SemaphoreSlim _writing = new(1, 1);
 
-    /// <summary>How many row writes and flushes this silo made (the benchmark reads them).</summary>
-    public long RowsWritten => Interlocked.Read(ref _rowsWritten);
-    private long _rowsWritten;
-
     /// <summary>Replaces what is staged for the row; closed minutes accumulate until written.</summary>
     public void Stage(CounterRowWrite write)
     {
@@ -312,7 +308,6 @@ public sealed class LineCounterStore(NpgsqlDataSource dataSource, LineCounterSet
             update.Parameters.Add(new NpgsqlParameter { Value = time.GetUtcNow() });
             await update.ExecuteNonQueryAsync(ct);
         }
-        Interlocked.Add(ref _rowsWritten, rows.Count);
 
         // One row per (line, minute, order): a batch may hold the same minute twice (a flush that failed and
         // a later one), and the later count is the whole minute.
