@@ -92,6 +92,9 @@ public sealed class LinesApiTests(SiloFixture fixture)
 
         var history = JsonDocument.Parse(await http.GetStringAsync("api/linhas/L1/historico")).RootElement;
         Assert.Equal(JsonValueKind.Array, history.GetProperty("results").ValueKind);
+        // A plant asks in its own offset (Brasília, -03:00).
+        var local = await http.GetAsync("api/linhas/L1/historico?de=" + Uri.EscapeDataString("2026-11-24T05:00:00-03:00") + "&ate=" + Uri.EscapeDataString("2026-11-24T06:00:00-03:00"));
+        Assert.Equal(HttpStatusCode.OK, local.StatusCode);
         await Problem.AssertAsync(await http.GetAsync("api/linhas/L1/historico?de=2026-01-02T00:00:00Z&ate=2026-01-01T00:00:00Z"), HttpStatusCode.BadRequest, "de");
         await Problem.AssertAsync(await http.GetAsync("api/linhas/L1/historico?de=2026-01-01T00:00:00Z&ate=2026-01-03T00:00:00Z"), HttpStatusCode.BadRequest, "ate");
     }

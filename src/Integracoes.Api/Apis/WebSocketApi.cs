@@ -41,15 +41,16 @@ public static class WebSocketApi
     /// <c>ws://host/ws/linhas</c>: first every line's counters, then <c>{"event":"linha.contadores","instance","data"}</c>
     /// whenever a line's counters change, at most once a second per line.
     /// </summary>
-    private static async Task<IResult> ConnectLinesAsync(HttpContext http, WebSocketHub hub, WebSocketSettings settings, IGrainFactory grains)
+    private static Task<IResult> ConnectLinesAsync(HttpContext http, WebSocketHub hub, WebSocketSettings settings, IGrainFactory grains)
     {
         var instance = http.User.Instance();
-        if (!http.WebSockets.IsWebSocketRequest) return NotAWebSocket();
-        var counters = await grains.GetGrain<ILineRegistryGrain>(instance).CountersAsync();
-        var greeting = counters
-            .Select(c => JsonSerializer.SerializeToUtf8Bytes(new { @event = "linha.contadores", instance, data = c }, Json))
-            .ToList();
-        return await ServeAsync(instance, LineKeys.FeedChannel(instance), http, hub, settings, greeting);
+        // Taken once the client is admitted (its hub is in the channel), so no change falls between the two.
+        async Task<IReadOnlyList<byte[]>> GreetingAsync()
+        {
+            var counters = await grains.GetGrain<ILineRegistryGrain>(instance).CountersAsync();
+            return [.. counters.Select(c => JsonSerializer.SerializeToUtf8Bytes(new { @event = "linha.contadores", instance, data = c }, Json))];
+        }
+        return ServeAsync(instance, LineKeys.FeedChannel(instance), http, hub, settings, GreetingAsync);
     }
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
@@ -57,7 +58,8 @@ public static class WebSocketApi
     private static IResult NotAWebSocket() =>
         Problems.Field(StatusCodes.Status400BadRequest, "upgrade", "this is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket).");
 
-    private static async Task<IResult> ServeAsync(string instance, string channel, HttpContext http, WebSocketHub hub, WebSocketSettings settings, IReadOnlyList<byte[]>? greeting)
+    private static async Task<IResult> ServeAsync(string instance, string channel, HttpContext http, WebSocketHub hub, WebSocketSettings settings,
+        Func<Task<IReadOnlyList<byte[]>>>? greeting)
     {
         if (!http.WebSockets.IsWebSocketRequest)
             return NotAWebSocket();
@@ -66,8 +68,10 @@ public static class WebSocketApi
                 $"the instance already has {settings.MaxClientsPerInstance} WebSocket clients connected (the most allowed); close one first.");
 
         WebSocket socket;
+        IReadOnlyList<byte[]>? first = null;
         try
         {
+            if (greeting is not null) first = await greeting();
             socket = await http.WebSockets.AcceptWebSocketAsync();
         }
         catch
@@ -76,7 +80,7 @@ public static class WebSocketApi
             throw;
         }
         ApiKeyFormat.TryParse(ApiKeyAuthenticationHandler.ReadKey(http.Request), out var keyId, out var secret);
-        await hub.ServeAsync(new WebSocketCaller(instance, keyId, secret, http.Connection.RemoteIpAddress?.ToString()) { Channel = channel }, socket, http.RequestAborted, greeting);
+        await hub.ServeAsync(new WebSocketCaller(instance, keyId, secret, http.Connection.RemoteIpAddress?.ToString()) { Channel = channel }, socket, http.RequestAborted, first);
         return Results.Empty;
     }
 }

@@ -76,7 +76,7 @@ public sealed class WebSocketHub(
     /// <param name="greeting">Messages the client gets first, before anything pushed (a snapshot of the current state).</param>
     public async Task ServeAsync(WebSocketCaller caller, WebSocket socket, CancellationToken aborted, IReadOnlyList<byte[]>? greeting = null)
     {
-        using var client = new WebSocketClient(caller, socket, Math.Max(settings.SendQueueLength, greeting?.Count ?? 0), time);
+        using var client = new WebSocketClient(caller, socket, settings.SendQueueLength + (greeting?.Count ?? 0), time);
         foreach (var message in greeting ?? []) client.TryEnqueue(message);
         lock (_lock)
         {

@@ -114,7 +114,7 @@ public sealed class LineGrain(
         state.State.CreatedAt = state.State.UpdatedAt = now;
         state.State.Exists = true;
         await state.WriteStateAsync();
-        await OpenRowAsync(closing: null, order: null, now);
+        await OpenRowAsync(closeCurrent: false, order: null, now);
         return Outcome<LineView>.Ok(View());
     }
 
@@ -204,7 +204,7 @@ public sealed class LineGrain(
                 ? Outcome<LineCounters>.Ok(Counters())
                 : Outcome<LineCounters>.Conflict("ordem", $"line '{_lineId}' is running order '{running.Ordem}'; end it first.");
         }
-        await OpenRowAsync(Snapshot(), order, time.GetUtcNow());
+        await OpenRowAsync(closeCurrent: true, order, time.GetUtcNow());
         await audit.RecordAsync(_instance, AuditActions.Update, AuditResources.Line, _lineId, null, order);
         Changed();
         return Outcome<LineCounters>.Ok(Counters());
@@ -220,7 +220,7 @@ public sealed class LineGrain(
         }
         var end = time.GetUtcNow();
         var final = Counters();
-        await OpenRowAsync(Snapshot(), order: null, end);
+        await OpenRowAsync(closeCurrent: true, order: null, end);
         await audit.RecordAsync(_instance, AuditActions.Update, AuditResources.Line, _lineId, running, null);
         Changed();
         return Outcome<OrderTotals>.Ok(new OrderTotals(_lineId, running, final.Total, final.Bons, final.Rejeitos, final.TempoProduzindo, final.TempoParado, final.Oee, end));
@@ -282,7 +282,7 @@ public sealed class LineGrain(
         if (row is null)
         {
             // The line was written but its first row was not (a crash in between): open it now.
-            await OpenRowAsync(closing: null, order: null, time.GetUtcNow());
+            await OpenRowAsync(closeCurrent: false, order: null, time.GetUtcNow());
             return;
         }
         _order = row.Ordem.Length == 0 ? null
@@ -304,12 +304,22 @@ public sealed class LineGrain(
         _positions = new Dictionary<string, long>(row.Posicoes, StringComparer.Ordinal);
     }
 
-    /// <summary>Ends the active row (if any) and opens the next one for <paramref name="order"/>, in one transaction.</summary>
-    private async Task OpenRowAsync(CounterRowWrite? closing, ProductionOrder? order, DateTimeOffset at)
+    /// <summary>
+    /// Ends the active row (when <paramref name="closeCurrent"/>) and opens the next one for <paramref name="order"/>,
+    /// in one transaction. The open minute is closed into the ending row and the counting start moves first,
+    /// so the sensor state both rows carry is already the new one's.
+    /// </summary>
+    private async Task OpenRowAsync(bool closeCurrent, ProductionOrder? order, DateTimeOffset at)
     {
-        if (closing is not null && _engine.CloseMinute() is { } minute)
+        CounterRowWrite? closing = null;
+        if (closeCurrent)
         {
-            closing = closing with { Minutes = [.. closing.Minutes, new MinuteCount(minute.Minuto, _order?.Ordem ?? "", minute.Producao, minute.Rejeicao)] };
+            if (_engine.CloseMinute() is { } minute)
+            {
+                _closedMinutes.Add(new MinuteCount(minute.Minuto, _order?.Ordem ?? "", minute.Producao, minute.Rejeicao));
+            }
+            _engine.Sensor.CountingSince = _engine.Sensor.LastSample ?? at;
+            closing = Snapshot();
         }
         var next = new NewCounterRow(_instance, _lineId, order?.Ordem ?? "", order?.Sku, order?.Lote, order?.LoteId,
             order?.QuantidadePlanejada ?? 0, order?.VelocidadeNominal ?? 0, at);

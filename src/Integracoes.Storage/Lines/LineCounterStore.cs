@@ -161,6 +161,12 @@ public sealed class LineCounterStore(NpgsqlDataSource dataSource, LineCounterSet
             await tx.CommitAsync(ct);
             return id;
         }
+        catch when (closing is not null)
+        {
+            // Nothing switched: the row stays active, and what it had to write goes with the next flush.
+            Stage(closing);
+            throw;
+        }
         finally
         {
             _writing.Release();
@@ -181,6 +187,12 @@ public sealed class LineCounterStore(NpgsqlDataSource dataSource, LineCounterSet
             await using var tx = await connection.BeginTransactionAsync(ct);
             await WriteRowsAsync(connection, tx, [write], ct);
             await tx.CommitAsync(ct);
+        }
+        catch
+        {
+            // Not lost: the next flush writes it (with any closed minutes it carries).
+            Stage(write);
+            throw;
         }
         finally
         {
@@ -255,8 +267,9 @@ public sealed class LineCounterStore(NpgsqlDataSource dataSource, LineCounterSet
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = instance });
         command.Parameters.Add(new NpgsqlParameter { Value = linha });
-        command.Parameters.Add(new NpgsqlParameter { Value = from });
-        command.Parameters.Add(new NpgsqlParameter { Value = to });
+        // timestamptz takes UTC only; a caller may have asked in its own offset.
+        command.Parameters.Add(new NpgsqlParameter { Value = from.ToUniversalTime() });
+        command.Parameters.Add(new NpgsqlParameter { Value = to.ToUniversalTime() });
         command.Parameters.Add(new NpgsqlParameter { Value = limit });
         var minutes = new List<MinuteCount>();
         await using var reader = await command.ExecuteReaderAsync(ct);
