@@ -48,9 +48,6 @@ public static class TotvsEntities
         (Velocidades, TotvsEndpoints.Velocidades),
         (Lotes, TotvsEndpoints.Lotes),
     ];
-
-    /// <summary>The entities listed read-only under <c>/api/totvs/{entity}</c> (production lots are under <c>/api/lotes</c>).</summary>
-    public static readonly IReadOnlySet<string> Listed = new HashSet<string>(StringComparer.Ordinal) { Produtos, Velocidades, Insumos, LotesInsumo };
 }
 
 /// <summary>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Integracoes.Abstractions.Common;
 
 namespace Integracoes.Abstractions.Totvs;
 
@@ -115,7 +116,7 @@ public sealed record TotvsSettings(
         && string.IsNullOrEmpty(uri.Query)
         && string.IsNullOrEmpty(uri.Fragment);
 
-    private static string Short(string s) => s.Length <= 40 ? s : s[..40] + "...";
+    private static string Short(string s) => TextBounds.Shorten(s, 40, "...");
 }
 
 /// <summary>The endpoint names of <c>config_padrao.totvs.endpoints</c>.</summary>

@@ -91,6 +91,11 @@ public sealed class TotvsClient(IHttpClientFactory httpClientFactory, OAuth2Toke
         {
             return new TotvsResponse(null, null, $"network error: {e.Message}", null);
         }
+        catch (Exception e) when (e is IOException or InvalidDataException)
+        {
+            // A connection cut while the body was read, like the webhook sender treats it.
+            return new TotvsResponse(null, null, $"network error: {e.Message}", null);
+        }
         catch (OAuth2TokenException e)
         {
             return new TotvsResponse(null, null, $"token: {e.Message}", null);
@@ -111,15 +116,9 @@ public sealed class TotvsClient(IHttpClientFactory httpClientFactory, OAuth2Toke
         var client = httpClientFactory.CreateClient(OutboundHttp.ClientName);
         using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
         var body = await WebhookSender.ReadBoundedAsync(response, ct, method == HttpMethod.Get ? MaxPageBytes : WebhookSender.MaxResponseBytes);
-        return new TotvsResponse((int)response.StatusCode, body, null, RetryAfter(response));
+        return new TotvsResponse((int)response.StatusCode, body, null, WebhookSender.RetryAfter(response, time));
     }
 
-    private TimeSpan? RetryAfter(HttpResponseMessage response) => response.Headers.RetryAfter switch
-    {
-        { Delta: { } delta } => delta,
-        { Date: { } date } => date - time.GetUtcNow(),
-        _ => null,
-    };
 
     /// <summary>
     /// How the delivery loop treats an answer to a lot push: 2xx delivered; no answer, 401 (still, after a

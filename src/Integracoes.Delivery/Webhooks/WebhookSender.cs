@@ -109,7 +109,10 @@ public sealed class WebhookSender(IHttpClientFactory httpClientFactory, TimeProv
         request.Headers.TryAddWithoutValidation(name, value);
     }
 
-    private TimeSpan? RetryAfter(HttpResponseMessage response)
+    private TimeSpan? RetryAfter(HttpResponseMessage response) => RetryAfter(response, time);
+
+    /// <summary>The wait a <c>Retry-After</c> header asks for (seconds or an HTTP date), if any.</summary>
+    internal static TimeSpan? RetryAfter(HttpResponseMessage response, TimeProvider time)
     {
         var header = response.Headers.RetryAfter;
         if (header?.Delta is { } delta) return delta;

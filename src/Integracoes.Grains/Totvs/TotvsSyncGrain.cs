@@ -100,10 +100,14 @@ public sealed class TotvsSyncGrain(
     {
         if (state.State.Connection is not { } c || c.Instance != instance)
             return new TotvsPushResult(TotvsPushOutcomes.Retry, null, null, $"service {ServiceId} is no longer a TOTVS service of this instance", null);
+        if (!c.Ativo)
+            return new TotvsPushResult(TotvsPushOutcomes.Retry, null, null, $"service {ServiceId} is inactive (ativo=false); lots wait until it is active again", null);
         if (Access(c) is not { } access)
             return new TotvsPushResult(TotvsPushOutcomes.Retry, null, null, "the stored credentials cannot be decrypted with the configured encryption key; set them again", null);
-        var response = await client.SendAsync(access, HttpMethod.Post, c.Settings.EndpointUrl(TotvsEndpoints.Ordens), totalsJson,
-            new Dictionary<string, string> { ["Idempotency-Key"] = eventId.ToString() }, CancellationToken.None);
+        // Bounded below the delivery attempt's own timeout: a push that outlives its attempt would run on
+        // while the retry sends the lot again.
+        var response = await client.SendAsync(access with { Timeout = access.Timeout < PushTimeout ? access.Timeout : PushTimeout }, HttpMethod.Post,
+            c.Settings.EndpointUrl(TotvsEndpoints.Ordens), totalsJson, new Dictionary<string, string> { ["Idempotency-Key"] = eventId.ToString() }, CancellationToken.None);
         var outcome = TotvsClient.Classify(response);
         // TOTVS's answer goes into the error: on a refusal it says why (what a supervisor reads on the lot and the queue item).
         var error = outcome == TotvsPushOutcomes.Delivered ? null : response.Error ?? $"TOTVS: HTTP {response.StatusCode}{Excerpt(response.Body)}";
@@ -114,10 +118,13 @@ public sealed class TotvsSyncGrain(
     {
         if (string.IsNullOrWhiteSpace(body)) return "";
         var clean = new string([.. body.Trim().Select(c => char.IsControl(c) ? ' ' : c)]);
-        return ": " + (clean.Length <= MaxErrorBody ? clean : clean[..MaxErrorBody] + "...");
+        return ": " + TextBounds.Shorten(clean, MaxErrorBody, "...");
     }
 
     private const int MaxErrorBody = 300;
+
+    /// <summary>Below the 30 s default attempt timeout of the totvs destination and Orleans' call timeout.</summary>
+    private static readonly TimeSpan PushTimeout = TimeSpan.FromSeconds(25);
 
     private async Task<ExecutionView> RunAsync(TotvsConnection c)
     {
