@@ -1,8 +1,8 @@
 -- TOTVS (seed 003): master data synced from the ERP, the sync watermarks, and the production lots.
 --
--- Master data rows are upserted page by page by the sync grain (TotvsSyncGrain); each page and the
--- entity's watermark (the largest alterado_em seen) commit in one transaction, so after a crash the
--- next run asks TOTVS for what changed since the last page that was stored, never less.
+-- Master data rows are upserted page by page by the sync grain (TotvsSyncGrain); the entity's watermark
+-- (the largest alterado_em stored) is saved only after its last page, so after a crash the next run asks
+-- TOTVS again for everything since the previous watermark (upserts are idempotent), never less.
 
 CREATE TABLE IF NOT EXISTS totvs_produtos (
     instancia        varchar(63)   NOT NULL,
